@@ -1,0 +1,3 @@
+from perfeng.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""ramping-users (closed model): stages of user counts with linear ramps between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from perfeng.engine.workloads.base import Plan, ramp_stages, require
+
+TYPE = "ramping-users"
+
+
+@dataclass(frozen=True)
+class RampingUsers:
+    stages: tuple[tuple[float, float], ...]  # (duration s, user count at its end)
+    start_users: int = 0
+    name: str = TYPE
+    type: str = TYPE
+
+    def __post_init__(self) -> None:
+        require(len(self.stages) > 0, f"{self.name}: at least one stage is needed")
+        require(self.start_users >= 0, f"{self.name}: start users must not be negative")
+        for duration, target in self.stages:
+            require(duration > 0, f"{self.name}: every stage needs a duration above 0")
+            require(0 <= target <= 100_000, f"{self.name}: stage users {target:g} out of range")
+            require(target == int(target), f"{self.name}: users must be whole, got {target:g}")
+        require(
+            any(t > 0 for _, t in self.stages) or self.start_users > 0,
+            f"{self.name}: every stage has 0 users, nothing would be sent",
+        )
+
+    def plan(self) -> Plan:
+        return Plan("closed", "users", ramp_stages(self.start_users, self.stages), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "name": self.name, "start_users": self.start_users,
+                "stages": [list(s) for s in self.stages]}

@@ -1,0 +1,49 @@
+"""The exception hierarchy and the exit codes every command maps its outcome to."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, documented in ``perfeng --help``."""
+
+    OK = 0  # every threshold passed
+    THRESHOLD_FAILED = 1  # at least one threshold failed
+    USAGE = 2  # usage or configuration error
+    UNREACHABLE = 3  # the target could not be reached at all
+    INTERRUPTED = 130  # SIGINT
+    TERMINATED = 143  # SIGTERM
+
+
+def exit_code_help() -> str:
+    """The exit-code table for ``--help``."""
+    lines = {
+        ExitCode.OK: "all thresholds passed",
+        ExitCode.THRESHOLD_FAILED: "a threshold failed",
+        ExitCode.USAGE: "usage or configuration error",
+        ExitCode.UNREACHABLE: "the target could not be reached at all",
+        ExitCode.INTERRUPTED: "interrupted by SIGINT (partial result written)",
+        ExitCode.TERMINATED: "stopped by SIGTERM (partial result written)",
+    }
+    return "\n".join(f"  {int(code):>3}  {text}" for code, text in lines.items())
+
+
+class PerfengError(Exception):
+    """Base of every error perfeng reports as one line, without a traceback."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+
+class UsageError(PerfengError):
+    """Bad command-line usage or an invalid value."""
+
+
+class ConfigError(PerfengError):
+    """A scenario, data or result file that cannot be used."""
+
+
+class TargetUnreachable(PerfengError):
+    """Not a single request reached the target."""
+
+    exit_code = ExitCode.UNREACHABLE

@@ -1,0 +1,74 @@
+"""HdrHistogram helpers: one range and precision for every latency histogram perfeng keeps.
+
+Values are recorded in microseconds, from 1 us to 1 h, with 3 significant digits, and encoded
+in HdrHistogram's standard compressed base64 form ("HISTF..."), so other HDR tools read them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+LOWEST_US = 1
+HIGHEST_US = 3_600_000_000
+SIGNIFICANT_DIGITS = 3
+PERCENTILES: tuple[tuple[str, float], ...] = (
+    ("p50", 50.0),
+    ("p90", 90.0),
+    ("p95", 95.0),
+    ("p99", 99.0),
+    ("p99_9", 99.9),
+)
+STAT_KEYS: tuple[str, ...] = ("min", "mean", *(k for k, _ in PERCENTILES), "max")
+
+
+def new_histogram() -> Any:
+    return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+
+
+def record_counts(histogram: Any, counts: dict[int, int]) -> None:
+    """Add a value -> count mapping (the engine's per-interval accumulator) to a histogram."""
+    record = histogram.record_value
+    for value_us, count in counts.items():
+        record(min(max(value_us, LOWEST_US), HIGHEST_US), count)
+
+
+def encode(histogram: Any) -> str:
+    encoded: bytes = histogram.encode()
+    return encoded.decode("ascii")
+
+
+def decode(text: str) -> Any:
+    try:
+        return HdrHistogram.decode(text.encode("ascii"))
+    except Exception as exc:  # hdrh raises several unrelated types on bad input
+        raise ValueError(f"not an HdrHistogram encoding: {exc}") from None
+
+
+def merged(histograms: list[Any]) -> Any:
+    total = new_histogram()
+    for histogram in histograms:
+        total.add(histogram)
+    return total
+
+
+def stats_ms(histogram: Any) -> dict[str, float | None]:
+    """min, mean, percentiles and max in milliseconds; all None when nothing was recorded."""
+    if histogram.get_total_count() == 0:
+        return dict.fromkeys(STAT_KEYS)
+    stats: dict[str, float | None] = {
+        "min": histogram.get_min_value() / 1000,
+        "mean": round(histogram.get_mean_value() / 1000, 4),
+    }
+    for key, percentile in PERCENTILES:
+        stats[key] = histogram.get_value_at_percentile(percentile) / 1000
+    stats["max"] = histogram.get_max_value() / 1000
+    return stats
+
+
+def value_at_ms(histogram: Any, percentile: float) -> float | None:
+    if histogram.get_total_count() == 0:
+        return None
+    value: int = histogram.get_value_at_percentile(percentile)
+    return value / 1000

@@ -1,0 +1,232 @@
+"""The run result document: building it from measurements, reading it back, merging runs.
+
+The format is documented in docs/result-format.md. Documents are plain JSON-able dicts built
+once and never changed afterwards; every one carries ``format_version`` and its environment.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perfeng.model import histogram as hdr
+from perfeng.model.recorder import Interval, Measurements, NameStats
+from perfeng.model.sample import ERROR_CLASSES
+
+FORMAT = "perfeng-run"
+FORMAT_VERSION = 1
+
+
+class DocumentError(ValueError):
+    """A file that is not a usable perfeng result."""
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The mergeable core of a run: what ``summary`` is computed from."""
+
+    start_s: float
+    end_s: float
+    names: dict[str, NameStats]
+    intervals: tuple[Interval, ...]
+    dropped: int
+
+
+def totals_of(measurements: Measurements) -> Totals:
+    return Totals(
+        start_s=measurements.wall_start_s,
+        end_s=measurements.wall_end_s,
+        names=measurements.names,
+        intervals=measurements.intervals,
+        dropped=measurements.dropped,
+    )
+
+
+def _rate(count: int, seconds: float) -> float:
+    return round(count / seconds, 3) if seconds > 0 else 0.0
+
+
+def _errors_by_class(names: dict[str, NameStats]) -> dict[str, int]:
+    totals = dict.fromkeys(ERROR_CLASSES, 0)
+    for stats in names.values():
+        for error, count in stats.errors_by_class.items():
+            totals[error] = totals.get(error, 0) + count
+    return totals
+
+
+def _name_summary(stats: NameStats, seconds: float) -> dict[str, Any]:
+    return {
+        "requests": stats.requests,
+        "errors": stats.errors,
+        "error_rate": round(stats.errors / stats.requests, 6) if stats.requests else 0.0,
+        "throughput_rps": _rate(stats.requests, seconds),
+        "latency_ms": hdr.stats_ms(stats.latency),
+        "service_time_ms": hdr.stats_ms(stats.service),
+        "errors_by_class": {k: v for k, v in sorted(stats.errors_by_class.items())},
+        "bytes_sent": stats.bytes_sent,
+        "bytes_received": stats.bytes_received,
+    }
+
+
+def _interval_entry(interval: Interval) -> dict[str, Any]:
+    return {
+        "time": interval.time,
+        "elapsed_s": interval.elapsed_s,
+        "duration_s": interval.duration_s,
+        "target_rate": interval.target_rate,
+        "achieved_rate": _rate(interval.requests, interval.duration_s),
+        "requests": interval.requests,
+        "errors": interval.errors,
+        "dropped": interval.dropped,
+        "p50_ms": hdr.value_at_ms(interval.latency, 50),
+        "p99_ms": hdr.value_at_ms(interval.latency, 99),
+        "in_flight": interval.in_flight,
+        "histogram": hdr.encode(interval.latency),
+    }
+
+
+def summarize(totals: Totals) -> dict[str, Any]:
+    """The ``summary`` section (without ``thresholds``, which the gates add)."""
+    seconds = max(totals.end_s - totals.start_s, 0.0)
+    names = totals.names
+    latency = hdr.merged([s.latency for s in names.values()])
+    service = hdr.merged([s.service for s in names.values()])
+    requests = sum(s.requests for s in names.values())
+    errors = sum(s.errors for s in names.values())
+    return {
+        "requests": requests,
+        "errors": errors,
+        "error_rate": round(errors / requests, 6) if requests else 0.0,
+        "dropped": totals.dropped,
+        "throughput_rps": _rate(requests, seconds),
+        "latency_ms": hdr.stats_ms(latency),
+        "service_time_ms": hdr.stats_ms(service),
+        "by_name": {name: _name_summary(names[name], seconds) for name in sorted(names)},
+        "errors_by_class": _errors_by_class(names),
+        "timeseries": [_interval_entry(i) for i in totals.intervals],
+        "thresholds": [],
+        "histograms": {
+            "unit": "us",
+            "all": {"latency": hdr.encode(latency), "service_time": hdr.encode(service)},
+            "by_name": {
+                name: {
+                    "latency": hdr.encode(names[name].latency),
+                    "service_time": hdr.encode(names[name].service),
+                }
+                for name in sorted(names)
+            },
+        },
+    }
+
+
+def build_document(
+    *,
+    metadata: dict[str, Any],
+    workloads: list[dict[str, Any]],
+    measurements: Measurements,
+    thresholds: list[dict[str, Any]],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    totals = totals_of(measurements)
+    summary = summarize(totals)
+    summary["thresholds"] = thresholds
+    transfer = {
+        "bytes_sent": sum(s.bytes_sent for s in totals.names.values()),
+        "bytes_received": sum(s.bytes_received for s in totals.names.values()),
+    }
+    document: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "metadata": metadata,
+        "workloads": workloads,
+        "generator": measurements.generator,
+        "transfer": transfer,
+    }
+    document.update(extra or {})
+    document["summary"] = summary
+    return document
+
+
+# ---- reading back ---------------------------------------------------------------------------
+
+
+def load_document(path: str | Path) -> dict[str, Any]:
+    """Read and check a run result; ``DocumentError`` with a one-line reason otherwise."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DocumentError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DocumentError(f"{path}: cannot read: {exc}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg});"
+            " truncated file?"
+        ) from None
+    check_document(document, str(path))
+    return document  # type: ignore[no-any-return]
+
+
+def check_document(document: Any, where: str) -> None:
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise DocumentError(f"{where}: not a perfeng run result (no \"format\": \"{FORMAT}\")")
+    version = document.get("format_version")
+    if not isinstance(version, int):
+        raise DocumentError(f"{where}: format_version missing or not an integer")
+    if version > FORMAT_VERSION:
+        raise DocumentError(
+            f"{where}: format_version {version} is newer than this perfeng reads"
+            f" ({FORMAT_VERSION}); upgrade perfeng"
+        )
+    summary = document.get("summary")
+    if not isinstance(summary, dict) or "histograms" not in summary:
+        raise DocumentError(f"{where}: summary section missing or incomplete")
+
+
+def _name_stats_from(entry: dict[str, Any], histograms: dict[str, str]) -> NameStats:
+    return NameStats(
+        requests=int(entry["requests"]),
+        errors=int(entry["errors"]),
+        errors_by_class=dict(entry.get("errors_by_class", {})),
+        bytes_sent=int(entry.get("bytes_sent", 0)),
+        bytes_received=int(entry.get("bytes_received", 0)),
+        latency=hdr.decode(histograms["latency"]),
+        service=hdr.decode(histograms["service_time"]),
+    )
+
+
+def _interval_from(entry: dict[str, Any]) -> Interval:
+    return Interval(
+        time=int(entry["time"]),
+        elapsed_s=float(entry["elapsed_s"]),
+        duration_s=float(entry["duration_s"]),
+        requests=int(entry["requests"]),
+        errors=int(entry["errors"]),
+        dropped=int(entry["dropped"]),
+        target_rate=entry.get("target_rate"),
+        in_flight=int(entry.get("in_flight", 0)),
+        latency=hdr.decode(entry["histogram"]),
+    )
+
+
+def totals_from_document(document: dict[str, Any]) -> Totals:
+    summary = document["summary"]
+    hists = summary["histograms"]["by_name"]
+    meta = document["metadata"]
+    try:
+        names = {n: _name_stats_from(e, hists[n]) for n, e in summary["by_name"].items()}
+        intervals = tuple(_interval_from(e) for e in summary["timeseries"])
+        return Totals(
+            start_s=float(meta["start_epoch_s"]),
+            end_s=float(meta["end_epoch_s"]),
+            names=names,
+            intervals=intervals,
+            dropped=int(summary["dropped"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DocumentError(f"result is incomplete or damaged: {exc}") from None

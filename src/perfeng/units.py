@@ -1,0 +1,71 @@
+"""Parsing and formatting of durations, rates, sizes and percentages given by users.
+
+Every parser raises ``UsageError`` with a one-line message naming the bad text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from perfeng.errors import UsageError
+
+NS_PER_UNIT = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9}
+NS_PER_UNIT["h"] = 3600 * 10**9
+_NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
+_DURATION = re.compile(rf"^{_NUMBER}\s*(ns|us|µs|ms|s|m|h)?$")
+_RATE = re.compile(rf"^{_NUMBER}\s*(?:/\s*(s|m|h|sec|min|second|minute|hour))?$")
+_RATE_DIVISOR = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60}
+_RATE_DIVISOR.update({"h": 3600, "hour": 3600})
+
+
+def parse_duration_ns(text: str, *, default_unit: str = "s") -> int:
+    """``'10s'``, ``'250ms'``, ``'1.5m'``, ``'2h'`` (a bare number is in ``default_unit``)."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise UsageError(f"invalid duration {text!r}: use a number with ms, s, m or h (e.g. 30s)")
+    value, unit = float(match.group(1)), match.group(2) or default_unit
+    return round(value * NS_PER_UNIT[unit])
+
+
+def parse_duration_s(text: str) -> float:
+    return parse_duration_ns(text) / 1e9
+
+
+def parse_rate(text: str) -> float:
+    """Requests per second from ``'500'``, ``'500/s'``, ``'30000/m'`` or ``'200/h'``."""
+    match = _RATE.match(text.strip())
+    if not match:
+        raise UsageError(f"invalid rate {text!r}: use e.g. 500, 500/s or 30000/m")
+    return float(match.group(1)) / _RATE_DIVISOR[match.group(2) or "s"]
+
+
+def parse_positive_int(text: str, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"invalid {what} {text!r}: expected a whole number") from None
+    if value < 1:
+        raise UsageError(f"invalid {what} {text!r}: must be at least 1")
+    return value
+
+
+def format_duration_ns(ns: float) -> str:
+    """A short human form: 850us, 12.3ms, 4.20s, 2m05s."""
+    if ns < 1_000_000:
+        return f"{ns / 1_000:.0f}us"
+    if ns < 1_000_000_000:
+        return f"{ns / 1_000_000:.3g}ms"
+    if ns < 60 * 10**9:
+        return f"{ns / 1e9:.2f}s"
+    minutes, seconds = divmod(round(ns / 1e9), 60)
+    return f"{minutes}m{seconds:02d}s"
+
+
+def format_ms(ms: float | None) -> str:
+    if ms is None:
+        return "-"
+    if ms >= 100:
+        return f"{ms:,.0f}"
+    if ms >= 10:
+        return f"{ms:.1f}"
+    return f"{ms:.2f}"
