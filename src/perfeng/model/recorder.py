@@ -130,6 +130,11 @@ class Recorder:
         if len(counts) > _FLUSH_AT:
             self._flush()
 
+    @property
+    def next_boundary_ns(self) -> int:
+        """When the current slice ends."""
+        return self._slice_end
+
     def record_dropped(self, count: int = 1) -> None:
         self.dropped += count
         self._slice_dropped += count

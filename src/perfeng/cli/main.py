@@ -1,0 +1,127 @@
+"""``perfeng``: argument parsing and dispatch. Heavy modules load inside the commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from perfeng import __version__
+from perfeng.errors import ExitCode, PerfengError, exit_code_help
+
+DESCRIPTION = """\
+perfeng: a performance engineer's toolkit. Measure a service under load (open and closed
+models, latency free of coordinated omission), gate it with thresholds, and keep the results.
+Run `perfeng` alone on a terminal for a menu of tasks."""
+
+EPILOG = f"""\
+exit codes:
+{exit_code_help()}
+
+examples:
+  perfeng load http://127.0.0.1:8080/ --rate 500 --duration 30s --threshold 'p99<200ms'
+  perfeng load http://127.0.0.1:8080/ --users 50 --duration 1m --out run.json
+  perfeng load scenario.toml --out run.json
+  perfeng merge a.json b.json -o all.json
+"""
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _add_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "load", help="run a load test against a URL, a TOML scenario or a Python flows file",
+        description="Run a load test. TARGET is a URL (quick mode), a .toml scenario or a .py "
+                    "file of async flows.",
+        epilog=f"exit codes:\n{exit_code_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("target", help="URL, scenario.toml or flows.py")
+    p.add_argument("-X", "--method", default=None, help="HTTP method (quick mode; default GET)")
+    p.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'",
+                   help="request header (repeatable)")
+    p.add_argument("--body", help="request body: TEXT, or @file to read it from a file")
+    model = p.add_mutually_exclusive_group()
+    model.add_argument("--rate", help="open model: arrivals per second (500, 500/s, 30000/m)")
+    model.add_argument("--users", help="closed model: number of virtual users")
+    p.add_argument("--duration", help="how long to run (ms/s/m/h; default 30s)")
+    p.add_argument("--stages", help="ramp stages DURATION:TARGET,... (rates with --rate or "
+                                    "alone, users with --users), e.g. 10s:100,30s:1000,10s:0")
+    p.add_argument("--threshold", action="append", default=[], metavar="EXPR",
+                   help="pass/fail gate, e.g. 'p99<200ms', 'error_rate<1%%', "
+                        "'error_rate<5%%:abort' (repeatable)")
+    p.add_argument("--timeout", help="total timeout per request (default 10s)")
+    p.add_argument("--connect-timeout", help="connect timeout (default: --timeout)")
+    p.add_argument("--read-timeout", help="timeout while no bytes arrive (default: --timeout)")
+    p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
+    p.add_argument("--follow-redirects", action="store_true", help="follow 3xx redirects")
+    p.add_argument("--max-in-flight", help="open model: arrivals beyond this many requests in "
+                                           "flight are dropped (default: 2 s of the peak rate)")
+    p.add_argument("--grace", default="5s", help="time for in-flight requests at the end "
+                                                  "(default 5s)")
+    p.add_argument("--think-time", help="closed model: pause between iterations: 1s, "
+                                        "0.5s-2s (uniform) or pace:3s")
+    p.add_argument("--base-url", help="base URL for a flows.py file without BASE_URL")
+    p.add_argument("--out", help="write the result document (JSON) to this file")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress and no summary")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("--seed", type=int, help="random seed (request mix, data rows)")
+    p.set_defaults(handler="perfeng.cli.load:run")
+
+
+def _add_merge(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("merge", help="merge run results exactly (histograms and counters add)")
+    p.add_argument("inputs", nargs="+", help="result documents (run.json)")
+    p.add_argument("-o", "--out", required=True, help="where to write the merged result")
+    p.add_argument("--threshold", action="append", default=[], metavar="EXPR",
+                   help="evaluate these thresholds on the merged result")
+    p.set_defaults(handler="perfeng.cli.merge:run")
+
+
+def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("demo", help="load-test a built-in target on 127.0.0.1 (about 15 s)")
+    p.add_argument("--duration", default="15s", help="how long to run (default 15s)")
+    p.add_argument("--out", default="perfeng-report/run.json", help="result document")
+    p.set_defaults(handler="perfeng.cli.demo:run")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="perfeng", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"perfeng {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_load(sub)
+    _add_merge(sub)
+    _add_demo(sub)
+    return parser
+
+
+def _resolve(path: str) -> Handler:
+    import importlib
+
+    module_name, _, attr = path.partition(":")
+    handler: Handler = getattr(importlib.import_module(module_name), attr)
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list:
+        from perfeng.cli.menu import run_menu
+
+        return run_menu()
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    try:
+        return _resolve(args.handler)(args)
+    except PerfengError as exc:
+        print(f"perfeng: error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("perfeng: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return int(ExitCode.OK)

@@ -1,0 +1,263 @@
+"""A lean HTTP/1.1 client made for load generation.
+
+One ``Connection`` (an asyncio Protocol) carries one request at a time and parses with the
+sans-IO ``ResponseReader``. ``Pool`` keeps idle keep-alive connections per origin. Timeouts are
+enforced by one sweeper task instead of a timer per request: arming and cancelling a timer for
+every request would cost more than the rest of the request path. The sweeper's resolution is
+``SWEEP_S``, far below any sensible timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+from collections.abc import Callable
+from typing import Any
+
+from perfeng.engine.http.parser import COMPLETE, IncompleteResponse, ProtocolError, ResponseReader
+from perfeng.engine.http.request import Origin
+from perfeng.model.sample import ErrorClass
+
+SWEEP_S = 0.02
+
+
+class RequestFailed(Exception):
+    """A request ended without a usable response; ``error`` is an ErrorClass value."""
+
+    def __init__(self, error: ErrorClass, message: str) -> None:
+        super().__init__(message)
+        self.error = error.value
+
+
+class Connection(asyncio.Protocol):
+    """One TCP (or TLS) connection; ``request`` sends bytes and waits for the whole response."""
+
+    def __init__(self, reader: ResponseReader) -> None:
+        self.reader = reader
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[None] | None = None
+        self.closed = False
+        self.bytes_in = 0
+        self.deadline_ns = 0  # total deadline of the request in flight
+        self.idle_since_ns = 0  # when bytes last arrived (or the request was sent)
+        self.last_seen_bytes = -1  # the sweeper's view of bytes_in
+        self.start_bytes = 0  # bytes_in when the request in flight was sent
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.bytes_in += len(data)
+        try:
+            done = self.reader.feed(data)
+        except ProtocolError as exc:
+            self.fail(ErrorClass.PROTOCOL, str(exc))
+            return
+        if done == COMPLETE:
+            waiter = self.waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
+    def eof_received(self) -> bool | None:
+        self._ended(None)
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._ended(exc)
+
+    def _ended(self, exc: Exception | None) -> None:
+        self.closed = True
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        if exc is None:
+            try:
+                self.reader.feed_eof()
+            except IncompleteResponse as inc:
+                waiter.set_exception(RequestFailed(ErrorClass.RESET, str(inc)))
+                return
+            waiter.set_result(None)
+            return
+        waiter.set_exception(_classify_transport_error(exc))
+
+    def fail(self, error: ErrorClass, message: str) -> None:
+        """End the request in flight with an error and drop the connection."""
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(RequestFailed(error, message))
+        self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    @property
+    def reusable(self) -> bool:
+        return not self.closed and self.reader.keep_alive and not self.reader.trailing
+
+
+def _classify_transport_error(exc: BaseException) -> RequestFailed:
+    if isinstance(exc, ssl.SSLError):
+        return RequestFailed(ErrorClass.TLS, f"TLS error: {exc}")
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+        return RequestFailed(ErrorClass.RESET, "connection reset by peer")
+    return RequestFailed(ErrorClass.RESET, f"connection lost: {exc}")
+
+
+class Pool:
+    """Idle keep-alive connections to one origin."""
+
+    def __init__(self, client: Client, origin: Origin) -> None:
+        self.client = client
+        self.origin = origin
+        self.idle: list[Connection] = []
+        self._address: tuple[Any, ...] | None = None
+        self._family = socket.AF_INET
+
+    async def connect(self, *, want_headers: bool, want_body: bool) -> Connection:
+        client = self.client
+        loop = client.loop
+        if self._address is None:
+            await self._resolve()
+        assert self._address is not None
+        reader = ResponseReader(want_headers=want_headers, want_body=want_body,
+                                max_body=client.max_body)
+        ssl_context = client.ssl_context if self.origin.tls else None
+        try:
+            _, conn = await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: Connection(reader), self._address[0], self._address[1],
+                    ssl=ssl_context, family=self._family,
+                    server_hostname=self.origin.host if ssl_context else None,
+                ),
+                client.connect_timeout_s,
+            )
+        except TimeoutError:
+            raise RequestFailed(ErrorClass.TIMEOUT, f"connect timeout to {self.origin}") from None
+        except ssl.SSLError as exc:
+            raise RequestFailed(ErrorClass.TLS, f"TLS handshake with {self.origin}: {exc}") from None
+        except OSError as exc:
+            raise RequestFailed(ErrorClass.CONNECT, f"cannot connect to {self.origin}: "
+                                f"{exc.strerror or exc}") from None
+        client.connections_opened += 1
+        return conn
+
+    async def _resolve(self) -> None:
+        loop = self.client.loop
+        try:
+            infos = await loop.getaddrinfo(self.origin.host, self.origin.port,
+                                           type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise RequestFailed(ErrorClass.DNS, f"cannot resolve {self.origin.host}: "
+                                f"{exc.strerror}") from None
+        family, _, _, _, address = infos[0]
+        self._family, self._address = family, address
+
+
+class Client:
+    """Pools per origin, the timeout sweeper, and the request call the engine uses."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        now_ns: Callable[[], int],
+        *,
+        connect_timeout_s: float = 10.0,
+        read_timeout_s: float = 10.0,
+        total_timeout_s: float = 10.0,
+        insecure: bool = False,
+        max_body: int = 16 * 1024 * 1024,
+    ) -> None:
+        self.loop = loop
+        self.now_ns = now_ns
+        self.connect_timeout_s = connect_timeout_s
+        self.read_timeout_ns = int(read_timeout_s * 1e9)
+        self.total_timeout_ns = int(total_timeout_s * 1e9)
+        self.max_body = max_body
+        self.ssl_context = _ssl_context(insecure)
+        self.pools: dict[Origin, Pool] = {}
+        self.busy: set[Connection] = set()
+        self.connections_opened = 0
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def pool(self, origin: Origin) -> Pool:
+        pool = self.pools.get(origin)
+        if pool is None:
+            pool = self.pools[origin] = Pool(self, origin)
+        return pool
+
+    def start(self) -> None:
+        self._sweeper = self.loop.create_task(self._sweep())
+
+    async def request(self, pool: Pool, data: bytes, *, head: bool = False,
+                      want_headers: bool = False, want_body: bool = False) -> Connection:
+        """Send ``data`` and wait for the whole response; the caller releases the connection."""
+        idle = pool.idle
+        conn = idle.pop() if idle else None
+        while conn is not None and conn.closed:
+            conn = idle.pop() if idle else None
+        if conn is None:
+            conn = await pool.connect(want_headers=want_headers, want_body=want_body)
+        reader = conn.reader
+        reader.want_headers, reader.want_body = want_headers, want_body
+        reader.begin(head=head)
+        waiter = conn.waiter = self.loop.create_future()
+        now = self.now_ns()
+        conn.deadline_ns = now + self.total_timeout_ns
+        conn.idle_since_ns = now
+        conn.last_seen_bytes = conn.start_bytes = conn.bytes_in
+        self.busy.add(conn)
+        try:
+            conn.transport.write(data)  # type: ignore[union-attr]
+            await waiter
+        except BaseException:
+            conn.close()
+            raise
+        finally:
+            self.busy.discard(conn)
+            conn.waiter = None
+        return conn
+
+    def release(self, pool: Pool, conn: Connection) -> None:
+        if conn.reusable:
+            pool.idle.append(conn)
+        else:
+            conn.close()
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            self.expire(self.now_ns())
+
+    def expire(self, now: int) -> None:
+        """Fail requests past their total deadline or silent for longer than the read timeout."""
+        for conn in list(self.busy):
+            if now >= conn.deadline_ns:
+                conn.fail(ErrorClass.TIMEOUT, "total timeout")
+            elif conn.bytes_in != conn.last_seen_bytes:
+                conn.last_seen_bytes, conn.idle_since_ns = conn.bytes_in, now
+            elif now - conn.idle_since_ns >= self.read_timeout_ns:
+                conn.fail(ErrorClass.TIMEOUT, "read timeout")
+
+    async def aclose(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        for conn in list(self.busy):
+            conn.close()
+        for pool in self.pools.values():
+            for conn in pool.idle:
+                conn.close()
+            pool.idle.clear()
+
+
+def _ssl_context(insecure: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context

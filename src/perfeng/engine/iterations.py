@@ -1,0 +1,129 @@
+"""One iteration of a request scenario: pick a request, send it, check it, record a sample."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import itertools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from perfeng.engine.http.client import Client, Pool, RequestFailed
+from perfeng.engine.http.request import encode_request, join_url, split_url
+from perfeng.model.recorder import Recorder
+from perfeng.model.sample import ErrorClass, Sample
+from perfeng.scenario.data import RowPicker
+from perfeng.scenario.model import Check, RequestSpec, Scenario, render
+
+_4XX, _5XX = ErrorClass.HTTP_4XX.value, ErrorClass.HTTP_5XX.value
+_CHECK = ErrorClass.CHECK_FAILED.value
+_PROTOCOL = ErrorClass.PROTOCOL.value
+_TIMEOUT = ErrorClass.TIMEOUT.value
+
+
+@dataclass
+class Prepared:
+    """A request turned into what the hot path needs: its pool and, if static, its bytes."""
+
+    spec: RequestSpec
+    pool: Pool
+    raw: bytes | None  # None when it holds ${variables} and is rendered per iteration
+    head: bool
+    want_body: bool
+    status_check: Check | None
+    other_checks: tuple[Check, ...]
+
+
+def _encode(spec: RequestSpec, base_url: str, keep_alive: bool, row: dict[str, str] | None,
+            ) -> tuple[bytes, str]:
+    url, headers, body = spec.url, spec.headers, spec.body
+    if row is not None:
+        url = render(url, row)
+        headers = tuple((k, render(v, row)) for k, v in headers)
+        body = None if body is None else render(body, row)
+    origin, target = split_url(join_url(base_url, url))
+    raw = encode_request(spec.method, origin, target, headers,
+                         None if body is None else body.encode(), keep_alive=keep_alive)
+    return raw, str(origin)
+
+
+class RequestIterations:
+    """Callable as ``await iterations(intended_ns)``; records exactly one sample per call."""
+
+    def __init__(self, scenario: Scenario, client: Client, recorder: Recorder,
+                 now_ns: Callable[[], int], rng: random.Random) -> None:
+        self.scenario = scenario
+        self.client = client
+        self.recorder = recorder
+        self.now_ns = now_ns
+        self.rng = rng
+        self.rows = RowPicker(scenario.data, rng) if scenario.data is not None else None
+        self.prepared = [self._prepare(spec) for spec in scenario.requests]
+        weights = [spec.weight for spec in scenario.requests]
+        self.cumulative = list(itertools.accumulate(weights))
+
+    def _prepare(self, spec: RequestSpec) -> Prepared:
+        keep_alive = self.scenario.client.keep_alive
+        origin, _ = split_url(join_url(self.scenario.base_url, spec.url.split("${")[0] or "/"))
+        raw = None if spec.templated else _encode(spec, self.scenario.base_url, keep_alive, None)[0]
+        status = [c for c in spec.checks if c.kind == "status"]
+        return Prepared(
+            spec=spec,
+            pool=self.client.pool(origin),
+            raw=raw,
+            head=spec.method == "HEAD",
+            want_body=spec.needs_body,
+            status_check=status[0] if status else None,
+            other_checks=tuple(c for c in spec.checks if c.kind != "status"),
+        )
+
+    def pick(self) -> Prepared:
+        if len(self.prepared) == 1:
+            return self.prepared[0]
+        point = self.rng.random() * self.cumulative[-1]
+        return self.prepared[bisect.bisect_right(self.cumulative, point)]
+
+    async def __call__(self, intended_ns: int) -> None:
+        request = self.pick()
+        raw = request.raw
+        if raw is None:
+            assert self.rows is not None
+            raw = _encode(request.spec, self.scenario.base_url, self.scenario.client.keep_alive,
+                          self.rows.next())[0]
+        client = self.client
+        sent = self.now_ns()
+        status, error, received = 0, None, 0
+        try:
+            conn = await client.request(request.pool, raw, head=request.head,
+                                        want_body=request.want_body)
+        except RequestFailed as exc:
+            error = exc.error
+        except asyncio.CancelledError:
+            # Cut off at the hard stop: a timeout whose latency is at least this long.
+            self.recorder.record(Sample(request.spec.name, intended_ns, sent, self.now_ns(), 0,
+                                        _TIMEOUT, len(raw), 0))
+            raise
+        else:
+            reader = conn.reader
+            status, received = reader.status, conn.bytes_in - conn.start_bytes
+            error = self._judge(request, status, reader.body if request.want_body else b"",
+                                reader.body_too_large)
+            client.release(request.pool, conn)
+        self.recorder.record(Sample(request.spec.name, intended_ns, sent, self.now_ns(), status,
+                                    error, len(raw), received))
+
+    @staticmethod
+    def _judge(request: Prepared, status: int, body: bytes, too_large: bool) -> str | None:
+        if too_large:
+            return _PROTOCOL
+        check = request.status_check
+        if check is not None:
+            if check.failure(status, body) is not None:
+                return _CHECK
+        elif status >= 400:
+            return _5XX if status >= 500 else _4XX
+        for check in request.other_checks:
+            if check.failure(status, body) is not None:
+                return _CHECK
+        return None
