@@ -71,6 +71,7 @@ def _name_summary(stats: NameStats, seconds: float) -> dict[str, Any]:
 
 
 def _interval_entry(interval: Interval) -> dict[str, Any]:
+    p50, p99 = hdr.values_at_ms(interval.latency, (50.0, 99.0))
     return {
         "time": interval.time,
         "elapsed_s": interval.elapsed_s,
@@ -80,8 +81,8 @@ def _interval_entry(interval: Interval) -> dict[str, Any]:
         "requests": interval.requests,
         "errors": interval.errors,
         "dropped": interval.dropped,
-        "p50_ms": hdr.value_at_ms(interval.latency, 50),
-        "p99_ms": hdr.value_at_ms(interval.latency, 99),
+        "p50_ms": p50,
+        "p99_ms": p99,
         "in_flight": interval.in_flight,
         "histogram": hdr.encode(interval.latency),
     }

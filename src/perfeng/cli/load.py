@@ -1,0 +1,208 @@
+"""``perfeng load``: build the scenario, run it, gate it, write and show the result."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from typing import Any
+
+from perfeng.errors import ExitCode, UsageError
+
+
+def _flags(args: argparse.Namespace) -> Any:
+    from perfeng.scenario.quick import LoadFlags
+
+    return LoadFlags(
+        rate=args.rate, users=args.users, duration=args.duration, stages=args.stages,
+        timeout=args.timeout, connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout, insecure=args.insecure,
+        follow_redirects=args.follow_redirects, max_in_flight=args.max_in_flight,
+        think_time=args.think_time, thresholds=tuple(args.threshold),
+    )
+
+
+def build_scenario(args: argparse.Namespace) -> Any:
+    """A URL, a .toml file or a .py file; load flags given on the command line win."""
+    target: str = args.target
+    flags = _flags(args)
+    if target.endswith(".toml"):
+        from perfeng.scenario.toml_loader import load_toml_scenario
+
+        return _override(load_toml_scenario(target), flags)
+    if target.endswith(".py"):
+        from perfeng.scenario.python_loader import load_python_scenario
+
+        return load_python_scenario(target, flags, args.base_url)
+    if "://" not in target:
+        raise UsageError(f"invalid target {target!r}: give a URL (http://...), a .toml "
+                         "scenario or a .py flows file")
+    from perfeng.scenario.quick import quick_scenario
+
+    return quick_scenario(target, args.method, args.header, args.body, flags)
+
+
+def _override(scenario: Any, flags: Any) -> Any:
+    """Command-line load flags replace a file's workloads; thresholds add up."""
+    import dataclasses
+
+    from perfeng.scenario.quick import workload_from_flags
+
+    workload = workload_from_flags(flags)
+    changes: dict[str, Any] = {"thresholds": scenario.thresholds + flags.thresholds}
+    if workload is not None:
+        changes["workloads"] = (workload,)
+    return dataclasses.replace(scenario, **changes)
+
+
+def describe_plan(scenario: Any) -> str:
+    from perfeng.engine.schedule import count_arrivals
+
+    lines = [f"scenario: {scenario.source} -> {scenario.base_url}"]
+    for workload in scenario.workloads:
+        plan = workload.plan()
+        expected = count_arrivals(plan) if plan.model == "open" else None
+        lines.append(f"workload {workload.name} ({workload.type}, {plan.model} model), "
+                     f"{plan.duration_s:g}s:")
+        for stage in plan.stages:
+            lines.append(f"  {stage.duration_s:g}s: {stage.start:g} -> {stage.end:g} {plan.unit}")
+        lines.append("  expected requests: "
+                     + (f"{expected:,}" if expected is not None else "depends on the target "
+                        "(closed model)"))
+    for request in scenario.requests:
+        lines.append(f"request {request.name!r}: {request.method} {request.url} "
+                     f"(weight {request.weight:g})")
+    if scenario.flow is not None:
+        lines.append(f"flow: {scenario.flow.__name__} (Python)")
+    for threshold in scenario.thresholds:
+        lines.append(f"threshold: {threshold}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from perfeng.gates import parse_thresholds
+    from perfeng.units import parse_duration_s
+
+    scenario = build_scenario(args)
+    thresholds = parse_thresholds(scenario.thresholds)
+    grace = parse_duration_s(args.grace)
+    if args.dry_run:
+        print(describe_plan(scenario))
+        return int(ExitCode.OK)
+    document, stop_reason = _execute(args, scenario, thresholds, grace)
+    return _finish(args, document, stop_reason)
+
+
+def _execute(args: argparse.Namespace, scenario: Any, thresholds: Any,
+             grace: float) -> tuple[dict[str, Any], str | None]:
+    from perfeng.cli.live import LiveProgress
+    from perfeng.clock import MonotonicClock
+    from perfeng.engine.runner import Engine, RunOptions
+
+    clock = MonotonicClock()
+    show = not (args.quiet or args.json)
+    live = LiveProgress(sys.stderr, enabled=show)
+    options = RunOptions(grace_s=grace, seed=args.seed, on_progress=live.update,
+                         should_abort=_abort_check(thresholds))
+    engine = Engine(scenario, clock, options)
+    wall_start = clock.wall_s()
+    with live:
+        measurements = _run_loop(engine)
+    return _document(args, scenario, thresholds, engine, measurements, wall_start), \
+        engine.stop_reason
+
+
+def _run_loop(engine: Any) -> Any:
+    loop = _new_loop()
+    try:
+        for signum, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
+            loop.add_signal_handler(signum, engine.request_stop, name)
+        return loop.run_until_complete(engine.run())
+    finally:
+        loop.close()
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+def _abort_check(thresholds: Any) -> Any:
+    from perfeng.gates import AbortWatch
+
+    aborting = [t for t in thresholds if t.abort]
+    if not aborting:
+        return None
+    watch = AbortWatch(aborting)
+
+    def check(recorder: Any, elapsed_s: float) -> str | None:
+        from perfeng.model.result import Totals, summarize
+
+        names = recorder.flushed_names()
+        totals = Totals(recorder.wall_start_s, recorder.wall_start_s + elapsed_s, names, (),
+                        recorder.dropped)
+        verdict = watch.update(elapsed_s, summarize(totals))
+        return None if verdict is None else f"abort: {verdict.describe()}"
+
+    return check
+
+
+def _document(args: argparse.Namespace, scenario: Any, thresholds: Any, engine: Any,
+              measurements: Any, wall_start: float) -> dict[str, Any]:
+    from perfeng.cli.metadata import collect
+    from perfeng.gates import evaluate_all
+    from perfeng.model.result import build_document, summarize, totals_of
+
+    summary = summarize(totals_of(measurements))
+    verdicts = [v.to_dict() for v in evaluate_all(thresholds, summary)]
+    workloads = [{**w.to_dict(), "plan": w.plan().to_dict()} for w in scenario.workloads]
+    models = {w["plan"]["model"] for w in workloads}
+    notes = []
+    if "closed" in models:
+        notes.append("closed model: latency equals service time (each user waits for its "
+                     "response before the next request)")
+    return build_document(
+        metadata=collect(measurements.wall_start_s, measurements.wall_end_s, sys.argv[1:]),
+        workloads=workloads,
+        measurements=measurements,
+        thresholds=verdicts,
+        extra={"scenario": scenario.describe(), "model": "/".join(sorted(models)),
+               "notes": notes, "interrupted": engine.stop_reason},
+    )
+
+
+def _finish(args: argparse.Namespace, document: dict[str, Any], stop_reason: str | None) -> int:
+    from perfeng.cli.output import write_json
+
+    if args.out:
+        write_json(args.out, document)
+    if args.json:
+        json.dump(document["summary"], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    elif not args.quiet:
+        from perfeng.report.terminal import print_summary
+
+        print_summary(document, sys.stdout, out_path=args.out)
+    return int(exit_code_for(document, stop_reason))
+
+
+def exit_code_for(document: dict[str, Any], stop_reason: str | None) -> ExitCode:
+    if stop_reason == "SIGINT":
+        return ExitCode.INTERRUPTED
+    if stop_reason == "SIGTERM":
+        return ExitCode.TERMINATED
+    summary = document["summary"]
+    unreachable = sum(summary["errors_by_class"].get(k, 0) for k in ("connect", "dns", "tls"))
+    if summary["requests"] > 0 and unreachable == summary["requests"]:
+        print("perfeng: error: the target could not be reached: no request got an answer",
+              file=sys.stderr)
+        return ExitCode.UNREACHABLE
+    if any(not v["pass"] for v in summary["thresholds"]):
+        return ExitCode.THRESHOLD_FAILED
+    return ExitCode.OK

@@ -1,0 +1,63 @@
+"""The environment a result was measured in (pyperf's habit: every result says where from)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+from typing import Any
+
+from perfeng import __version__
+from perfeng.clock import utc_iso
+
+_SECRET_HEADER = re.compile(
+    r"^(\s*(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|"
+    r"x-auth-token|x-access-token|token)\s*:\s*).+$",
+    re.IGNORECASE,
+)
+MASK = "***"
+
+
+def mask_secret(text: str) -> str:
+    """Hide the value of a secret header given as 'Name: value'."""
+    return _SECRET_HEADER.sub(lambda m: m.group(1) + MASK, text)
+
+
+def masked_argv(argv: list[str]) -> list[str]:
+    return [mask_secret(arg) for arg in argv]
+
+
+def git_commit(directory: str = ".") -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True,
+                             text=True, timeout=2, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
+
+
+def collect(start_s: float, end_s: float, argv: list[str]) -> dict[str, Any]:
+    return {
+        "perfeng_version": __version__,
+        "python_version": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "host": socket.gethostname(),
+        "os": f"{platform.system()} {platform.release()}",
+        "cpu_count": os.cpu_count(),
+        "start_utc": utc_iso(start_s),
+        "end_utc": utc_iso(end_s),
+        "start_epoch_s": round(start_s, 6),
+        "end_epoch_s": round(end_s, 6),
+        "duration_s": round(end_s - start_s, 3),
+        "command_line": ["perfeng", *masked_argv(argv)],
+        "git_commit": git_commit(),
+        "event_loop": _event_loop_name(),
+    }
+
+
+def _event_loop_name() -> str:
+    return "uvloop" if "uvloop" in sys.modules else "asyncio"

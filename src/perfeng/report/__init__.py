@@ -1,0 +1,1 @@
+"""Renderers: each reads a result document and renders it; none computes statistics."""
