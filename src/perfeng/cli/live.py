@@ -26,13 +26,16 @@ class LiveProgress:
             from rich.console import Console
             from rich.live import Live
 
-            self._live = Live(console=Console(file=self.stream), auto_refresh=False,
-                              transient=True)
+            self._live = Live(console=Console(file=self.stream), auto_refresh=False, transient=True)
             self._live.__enter__()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._live is not None:
             self._live.__exit__(exc_type, exc, tb)
 
@@ -60,7 +63,9 @@ class LiveProgress:
             low, high = values_at_ms(interval.latency, (50.0, 99.0))
             p50, p99 = format_ms(low), format_ms(high)
         remaining = max(progress.duration_s - progress.elapsed_s, 0)
-        return (f"{progress.elapsed_s:5.0f}s elapsed, {remaining:4.0f}s left | rate {rate}"
-                f"{target} | p50 {p50} ms p99 {p99} ms | requests {progress.requests:,} "
-                f"errors {progress.errors:,} dropped {progress.dropped:,} | "
-                f"in flight {progress.in_flight:,}")
+        return (
+            f"{progress.elapsed_s:5.0f}s elapsed, {remaining:4.0f}s left | rate {rate}"
+            f"{target} | p50 {p50} ms p99 {p99} ms | requests {progress.requests:,} "
+            f"errors {progress.errors:,} dropped {progress.dropped:,} | "
+            f"in flight {progress.in_flight:,}"
+        )

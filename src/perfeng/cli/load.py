@@ -16,11 +16,18 @@ def _flags(args: argparse.Namespace) -> Any:
     from perfeng.scenario.quick import LoadFlags
 
     return LoadFlags(
-        rate=args.rate, users=args.users, duration=args.duration, stages=args.stages,
-        timeout=args.timeout, connect_timeout=args.connect_timeout,
-        read_timeout=args.read_timeout, insecure=args.insecure,
-        follow_redirects=args.follow_redirects, max_in_flight=args.max_in_flight,
-        think_time=args.think_time, thresholds=tuple(args.threshold),
+        rate=args.rate,
+        users=args.users,
+        duration=args.duration,
+        stages=args.stages,
+        timeout=args.timeout,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+        insecure=args.insecure,
+        follow_redirects=args.follow_redirects,
+        max_in_flight=args.max_in_flight,
+        think_time=args.think_time,
+        thresholds=tuple(args.threshold),
     )
 
 
@@ -37,8 +44,10 @@ def build_scenario(args: argparse.Namespace) -> Any:
 
         return load_python_scenario(target, flags, args.base_url)
     if "://" not in target:
-        raise UsageError(f"invalid target {target!r}: give a URL (http://...), a .toml "
-                         "scenario or a .py flows file")
+        raise UsageError(
+            f"invalid target {target!r}: give a URL (http://...), a .toml "
+            "scenario or a .py flows file"
+        )
     from perfeng.scenario.quick import quick_scenario
 
     return quick_scenario(target, args.method, args.header, args.body, flags)
@@ -64,16 +73,19 @@ def describe_plan(scenario: Any) -> str:
     for workload in scenario.workloads:
         plan = workload.plan()
         expected = count_arrivals(plan) if plan.model == "open" else None
-        lines.append(f"workload {workload.name} ({workload.type}, {plan.model} model), "
-                     f"{plan.duration_s:g}s:")
+        lines.append(
+            f"workload {workload.name} ({workload.type}, {plan.model} model), {plan.duration_s:g}s:"
+        )
         for stage in plan.stages:
             lines.append(f"  {stage.duration_s:g}s: {stage.start:g} -> {stage.end:g} {plan.unit}")
-        lines.append("  expected requests: "
-                     + (f"{expected:,}" if expected is not None else "depends on the target "
-                        "(closed model)"))
+        lines.append(
+            "  expected requests: "
+            + (f"{expected:,}" if expected is not None else "depends on the target (closed model)")
+        )
     for request in scenario.requests:
-        lines.append(f"request {request.name!r}: {request.method} {request.url} "
-                     f"(weight {request.weight:g})")
+        lines.append(
+            f"request {request.name!r}: {request.method} {request.url} (weight {request.weight:g})"
+        )
     if scenario.flow is not None:
         lines.append(f"flow: {scenario.flow.__name__} (Python)")
     for threshold in scenario.thresholds:
@@ -95,8 +107,9 @@ def run(args: argparse.Namespace) -> int:
     return _finish(args, document, stop_reason)
 
 
-def _execute(args: argparse.Namespace, scenario: Any, thresholds: Any,
-             grace: float) -> tuple[dict[str, Any], str | None]:
+def _execute(
+    args: argparse.Namespace, scenario: Any, thresholds: Any, grace: float
+) -> tuple[dict[str, Any], str | None]:
     from perfeng.cli.live import LiveProgress
     from perfeng.clock import MonotonicClock
     from perfeng.engine.runner import Engine, RunOptions
@@ -104,14 +117,19 @@ def _execute(args: argparse.Namespace, scenario: Any, thresholds: Any,
     clock = MonotonicClock()
     show = not (args.quiet or args.json)
     live = LiveProgress(sys.stderr, enabled=show)
-    options = RunOptions(grace_s=grace, seed=args.seed, on_progress=live.update,
-                         should_abort=_abort_check(thresholds))
+    options = RunOptions(
+        grace_s=grace,
+        seed=args.seed,
+        on_progress=live.update,
+        should_abort=_abort_check(thresholds),
+    )
     engine = Engine(scenario, clock, options)
     wall_start = clock.wall_s()
     with live:
         measurements = _run_loop(engine)
-    return _document(args, scenario, thresholds, engine, measurements, wall_start), \
-        engine.stop_reason
+    return _document(
+        args, scenario, thresholds, engine, measurements, wall_start
+    ), engine.stop_reason
 
 
 def _run_loop(engine: Any) -> Any:
@@ -145,16 +163,23 @@ def _abort_check(thresholds: Any) -> Any:
         from perfeng.model.result import Totals, summarize
 
         names = recorder.flushed_names()
-        totals = Totals(recorder.wall_start_s, recorder.wall_start_s + elapsed_s, names, (),
-                        recorder.dropped)
+        totals = Totals(
+            recorder.wall_start_s, recorder.wall_start_s + elapsed_s, names, (), recorder.dropped
+        )
         verdict = watch.update(elapsed_s, summarize(totals))
         return None if verdict is None else f"abort: {verdict.describe()}"
 
     return check
 
 
-def _document(args: argparse.Namespace, scenario: Any, thresholds: Any, engine: Any,
-              measurements: Any, wall_start: float) -> dict[str, Any]:
+def _document(
+    args: argparse.Namespace,
+    scenario: Any,
+    thresholds: Any,
+    engine: Any,
+    measurements: Any,
+    wall_start: float,
+) -> dict[str, Any]:
     from perfeng.cli.metadata import collect
     from perfeng.gates import evaluate_all
     from perfeng.model.result import build_document, summarize, totals_of
@@ -165,15 +190,21 @@ def _document(args: argparse.Namespace, scenario: Any, thresholds: Any, engine: 
     models = {w["plan"]["model"] for w in workloads}
     notes = []
     if "closed" in models:
-        notes.append("closed model: latency equals service time (each user waits for its "
-                     "response before the next request)")
+        notes.append(
+            "closed model: latency equals service time (each user waits for its "
+            "response before the next request)"
+        )
     return build_document(
         metadata=collect(measurements.wall_start_s, measurements.wall_end_s, sys.argv[1:]),
         workloads=workloads,
         measurements=measurements,
         thresholds=verdicts,
-        extra={"scenario": scenario.describe(), "model": "/".join(sorted(models)),
-               "notes": notes, "interrupted": engine.stop_reason},
+        extra={
+            "scenario": scenario.describe(),
+            "model": "/".join(sorted(models)),
+            "notes": notes,
+            "interrupted": engine.stop_reason,
+        },
     )
 
 
@@ -200,8 +231,10 @@ def exit_code_for(document: dict[str, Any], stop_reason: str | None) -> ExitCode
     summary = document["summary"]
     unreachable = sum(summary["errors_by_class"].get(k, 0) for k in ("connect", "dns", "tls"))
     if summary["requests"] > 0 and unreachable == summary["requests"]:
-        print("perfeng: error: the target could not be reached: no request got an answer",
-              file=sys.stderr)
+        print(
+            "perfeng: error: the target could not be reached: no request got an answer",
+            file=sys.stderr,
+        )
         return ExitCode.UNREACHABLE
     if any(not v["pass"] for v in summary["thresholds"]):
         return ExitCode.THRESHOLD_FAILED

@@ -30,37 +30,58 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _add_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "load", help="run a load test against a URL, a TOML scenario or a Python flows file",
+        "load",
+        help="run a load test against a URL, a TOML scenario or a Python flows file",
         description="Run a load test. TARGET is a URL (quick mode), a .toml scenario or a .py "
-                    "file of async flows.",
+        "file of async flows.",
         epilog=f"exit codes:\n{exit_code_help()}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("target", help="URL, scenario.toml or flows.py")
     p.add_argument("-X", "--method", default=None, help="HTTP method (quick mode; default GET)")
-    p.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'",
-                   help="request header (repeatable)")
+    p.add_argument(
+        "-H",
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="request header (repeatable)",
+    )
     p.add_argument("--body", help="request body: TEXT, or @file to read it from a file")
     model = p.add_mutually_exclusive_group()
     model.add_argument("--rate", help="open model: arrivals per second (500, 500/s, 30000/m)")
     model.add_argument("--users", help="closed model: number of virtual users")
     p.add_argument("--duration", help="how long to run (ms/s/m/h; default 30s)")
-    p.add_argument("--stages", help="ramp stages DURATION:TARGET,... (rates with --rate or "
-                                    "alone, users with --users), e.g. 10s:100,30s:1000,10s:0")
-    p.add_argument("--threshold", action="append", default=[], metavar="EXPR",
-                   help="pass/fail gate, e.g. 'p99<200ms', 'error_rate<1%%', "
-                        "'error_rate<5%%:abort' (repeatable)")
+    p.add_argument(
+        "--stages",
+        help="ramp stages DURATION:TARGET,... (rates with --rate or "
+        "alone, users with --users), e.g. 10s:100,30s:1000,10s:0",
+    )
+    p.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="pass/fail gate, e.g. 'p99<200ms', 'error_rate<1%%', "
+        "'error_rate<5%%:abort' (repeatable)",
+    )
     p.add_argument("--timeout", help="total timeout per request (default 10s)")
     p.add_argument("--connect-timeout", help="connect timeout (default: --timeout)")
     p.add_argument("--read-timeout", help="timeout while no bytes arrive (default: --timeout)")
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     p.add_argument("--follow-redirects", action="store_true", help="follow 3xx redirects")
-    p.add_argument("--max-in-flight", help="open model: arrivals beyond this many requests in "
-                                           "flight are dropped (default: 2 s of the peak rate)")
-    p.add_argument("--grace", default="5s", help="time for in-flight requests at the end "
-                                                  "(default 5s)")
-    p.add_argument("--think-time", help="closed model: pause between iterations: 1s, "
-                                        "0.5s-2s (uniform) or pace:3s")
+    p.add_argument(
+        "--max-in-flight",
+        help="open model: arrivals beyond this many requests in "
+        "flight are dropped (default: 2 s of the peak rate)",
+    )
+    p.add_argument(
+        "--grace", default="5s", help="time for in-flight requests at the end (default 5s)"
+    )
+    p.add_argument(
+        "--think-time",
+        help="closed model: pause between iterations: 1s, 0.5s-2s (uniform) or pace:3s",
+    )
     p.add_argument("--base-url", help="base URL for a flows.py file without BASE_URL")
     p.add_argument("--out", help="write the result document (JSON) to this file")
     p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
@@ -74,8 +95,13 @@ def _add_merge(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("merge", help="merge run results exactly (histograms and counters add)")
     p.add_argument("inputs", nargs="+", help="result documents (run.json)")
     p.add_argument("-o", "--out", required=True, help="where to write the merged result")
-    p.add_argument("--threshold", action="append", default=[], metavar="EXPR",
-                   help="evaluate these thresholds on the merged result")
+    p.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="evaluate these thresholds on the merged result",
+    )
     p.set_defaults(handler="perfeng.cli.merge:run")
 
 
@@ -88,7 +114,9 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="perfeng", description=DESCRIPTION, epilog=EPILOG,
+        prog="perfeng",
+        description=DESCRIPTION,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"perfeng {__version__}")
@@ -112,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args_list:
         from perfeng.cli.menu import run_menu
 
-        return run_menu()
+        return int(run_menu())
     parser = build_parser()
     args = parser.parse_args(args_list)
     try:

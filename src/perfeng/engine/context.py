@@ -15,9 +15,16 @@ Iterate = Callable[[int], Awaitable[None]]  # intended start (ns) -> one recorde
 
 
 class Context:
-    def __init__(self, loop: asyncio.AbstractEventLoop, now_ns: Callable[[], int],
-                 recorder: Recorder, health: Health, iterate: Iterate, think: ThinkTime,
-                 rng: random.Random) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        now_ns: Callable[[], int],
+        recorder: Recorder,
+        health: Health,
+        iterate: Iterate,
+        think: ThinkTime,
+        rng: random.Random,
+    ) -> None:
         self.loop = loop
         self.now_ns = now_ns
         self.recorder = recorder

@@ -53,16 +53,23 @@ class Health:
         return {
             "cpu_share_of_core": round(cpu_share, 4),
             "cpu_by_second": self.cpu_by_second,
-            "loop_lag_ms": {"p50": hdr.value_at_ms(self.loop_lag, 50), "p99": loop_p99,
-                            "max": hdr.value_at_ms(self.loop_lag, 100)},
-            "schedule_lag_ms": {"p50": hdr.value_at_ms(schedule, 50), "p99": schedule_p99,
-                                "max": hdr.value_at_ms(schedule, 100)},
+            "loop_lag_ms": {
+                "p50": hdr.value_at_ms(self.loop_lag, 50),
+                "p99": loop_p99,
+                "max": hdr.value_at_ms(self.loop_lag, 100),
+            },
+            "schedule_lag_ms": {
+                "p50": hdr.value_at_ms(schedule, 50),
+                "p99": schedule_p99,
+                "max": hdr.value_at_ms(schedule, 100),
+            },
             "trustworthy": not warnings,
             "warnings": warnings,
         }
 
-    def _warnings(self, cpu_share: float, loop_p99: float | None,
-                  schedule_p99: float | None) -> list[str]:
+    def _warnings(
+        self, cpu_share: float, loop_p99: float | None, schedule_p99: float | None
+    ) -> list[str]:
         warnings = []
         busy = [s for s in self.cpu_by_second if s >= CPU_LIMIT]
         if cpu_share >= CPU_LIMIT or len(busy) >= max(3, len(self.cpu_by_second) // 2):

@@ -35,24 +35,40 @@ class Prepared:
     other_checks: tuple[Check, ...]
 
 
-def _encode(spec: RequestSpec, base_url: str, keep_alive: bool, row: dict[str, str] | None,
-            ) -> tuple[bytes, str]:
+def _encode(
+    spec: RequestSpec,
+    base_url: str,
+    keep_alive: bool,
+    row: dict[str, str] | None,
+) -> tuple[bytes, str]:
     url, headers, body = spec.url, spec.headers, spec.body
     if row is not None:
         url = render(url, row)
         headers = tuple((k, render(v, row)) for k, v in headers)
         body = None if body is None else render(body, row)
     origin, target = split_url(join_url(base_url, url))
-    raw = encode_request(spec.method, origin, target, headers,
-                         None if body is None else body.encode(), keep_alive=keep_alive)
+    raw = encode_request(
+        spec.method,
+        origin,
+        target,
+        headers,
+        None if body is None else body.encode(),
+        keep_alive=keep_alive,
+    )
     return raw, str(origin)
 
 
 class RequestIterations:
     """Callable as ``await iterations(intended_ns)``; records exactly one sample per call."""
 
-    def __init__(self, scenario: Scenario, client: Client, recorder: Recorder,
-                 now_ns: Callable[[], int], rng: random.Random) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        client: Client,
+        recorder: Recorder,
+        now_ns: Callable[[], int],
+        rng: random.Random,
+    ) -> None:
         self.scenario = scenario
         self.client = client
         self.recorder = recorder
@@ -89,29 +105,48 @@ class RequestIterations:
         raw = request.raw
         if raw is None:
             assert self.rows is not None
-            raw = _encode(request.spec, self.scenario.base_url, self.scenario.client.keep_alive,
-                          self.rows.next())[0]
+            raw = _encode(
+                request.spec,
+                self.scenario.base_url,
+                self.scenario.client.keep_alive,
+                self.rows.next(),
+            )[0]
         client = self.client
         sent = self.now_ns()
         status, error, received = 0, None, 0
         try:
-            conn = await client.request(request.pool, raw, head=request.head,
-                                        want_body=request.want_body)
+            conn = await client.request(
+                request.pool, raw, head=request.head, want_body=request.want_body
+            )
         except RequestFailed as exc:
             error = exc.error
         except asyncio.CancelledError:
             # Cut off at the hard stop: a timeout whose latency is at least this long.
-            self.recorder.record(Sample(request.spec.name, intended_ns, sent, self.now_ns(), 0,
-                                        _TIMEOUT, len(raw), 0))
+            self.recorder.record(
+                Sample(
+                    request.spec.name, intended_ns, sent, self.now_ns(), 0, _TIMEOUT, len(raw), 0
+                )
+            )
             raise
         else:
             reader = conn.reader
             status, received = reader.status, conn.bytes_in - conn.start_bytes
-            error = self._judge(request, status, reader.body if request.want_body else b"",
-                                reader.body_too_large)
+            error = self._judge(
+                request, status, reader.body if request.want_body else b"", reader.body_too_large
+            )
             client.release(request.pool, conn)
-        self.recorder.record(Sample(request.spec.name, intended_ns, sent, self.now_ns(), status,
-                                    error, len(raw), received))
+        self.recorder.record(
+            Sample(
+                request.spec.name,
+                intended_ns,
+                sent,
+                self.now_ns(),
+                status,
+                error,
+                len(raw),
+                received,
+            )
+        )
 
     @staticmethod
     def _judge(request: Prepared, status: int, body: bytes, too_large: bool) -> str | None:

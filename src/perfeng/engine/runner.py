@@ -100,12 +100,15 @@ class Engine:
         start_ns = now_ns()
         recorder = Recorder(start_ns, clock.wall_s(), self._gauges(start_ns))
         iterate = self._iterations(client, recorder, rng)
-        ctx = self._ctx = Context(loop, now_ns, recorder, health, iterate,
-                                  self.scenario.think_time, rng)
+        ctx = self._ctx = Context(
+            loop, now_ns, recorder, health, iterate, self.scenario.think_time, rng
+        )
         self._stop_event = asyncio.Event()
         client.start()
-        helpers = [loop.create_task(self._tick(ctx, start_ns)),
-                   loop.create_task(self._probe_lag(ctx))]
+        helpers = [
+            loop.create_task(self._tick(ctx, start_ns)),
+            loop.create_task(self._probe_lag(ctx)),
+        ]
         try:
             await self._execute(ctx, start_ns)
             await self._drain(ctx)
@@ -115,15 +118,22 @@ class Engine:
             await asyncio.gather(*helpers, return_exceptions=True)
             await client.aclose()
             ctx.close()
-        generator = {**health.report(), "connections_opened": client.connections_opened,
-                     "timer": "timerfd" if PRECISE_TIMER else "asyncio",
-                     "stop_reason": self.stop_reason}
+        generator = {
+            **health.report(),
+            "connections_opened": client.connections_opened,
+            "timer": "timerfd" if PRECISE_TIMER else "asyncio",
+            "stop_reason": self.stop_reason,
+        }
         return recorder.finish(now_ns(), clock.wall_s(), generator)
 
     def client_options(self) -> dict[str, Any]:
         c = self.scenario.client
-        return {"connect_timeout_s": c.connect_timeout_s, "read_timeout_s": c.read_timeout_s,
-                "total_timeout_s": c.total_timeout_s, "insecure": c.insecure}
+        return {
+            "connect_timeout_s": c.connect_timeout_s,
+            "read_timeout_s": c.read_timeout_s,
+            "total_timeout_s": c.total_timeout_s,
+            "insecure": c.insecure,
+        }
 
     def _iterations(self, client: Client, recorder: Recorder, rng: random.Random) -> Iterate:
         if self.scenario.flow is not None:
@@ -146,9 +156,9 @@ class Engine:
                 runs.append(run_open(plan, ctx, start_ns, self.max_in_flight_for(index)))
             else:
                 runs.append(run_closed(plan, ctx, start_ns))
-        executors = asyncio.gather(*runs)
+        executors: asyncio.Future[Any] = asyncio.gather(*runs)
         assert self._stop_event is not None
-        stopper = asyncio.ensure_future(self._stop_event.wait())
+        stopper: asyncio.Future[Any] = asyncio.ensure_future(self._stop_event.wait())
         await asyncio.wait([executors, stopper], return_when=asyncio.FIRST_COMPLETED)
         ctx.stop()
         stopper.cancel()
@@ -160,10 +170,12 @@ class Engine:
         if pending and self._stop_requests < 2:
             assert self._stop_event is not None
             self._stop_event.clear()
-            hurry = asyncio.ensure_future(self._stop_event.wait())
+            hurry: asyncio.Future[Any] = asyncio.ensure_future(self._stop_event.wait())
+            finished: asyncio.Future[Any] = asyncio.gather(*pending, return_exceptions=True)
             await asyncio.wait(
-                [asyncio.gather(*pending, return_exceptions=True), hurry],
-                timeout=self.options.grace_s, return_when=asyncio.FIRST_COMPLETED,
+                [finished, hurry],
+                timeout=self.options.grace_s,
+                return_when=asyncio.FIRST_COMPLETED,
             )
             hurry.cancel()
         for task in list(ctx.tasks):
@@ -204,12 +216,17 @@ class Engine:
         if self.options.on_progress is None:
             return
         recorder = ctx.recorder
-        self.options.on_progress(Progress(
-            elapsed_s=elapsed, duration_s=self.duration_s,
-            interval=recorder.intervals[-1] if recorder.intervals else None,
-            requests=recorder.requests, errors=recorder.errors, dropped=recorder.dropped,
-            in_flight=ctx.in_flight,
-        ))
+        self.options.on_progress(
+            Progress(
+                elapsed_s=elapsed,
+                duration_s=self.duration_s,
+                interval=recorder.intervals[-1] if recorder.intervals else None,
+                requests=recorder.requests,
+                errors=recorder.errors,
+                dropped=recorder.dropped,
+                in_flight=ctx.in_flight,
+            )
+        )
 
     async def _probe_lag(self, ctx: Context) -> None:
         timer = ctx.timer()

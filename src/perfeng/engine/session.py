@@ -24,8 +24,14 @@ _TIMEOUT = ErrorClass.TIMEOUT.value
 class Response:
     """What a flow sees of a response."""
 
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes,
-                 error: str | None, message: str = "") -> None:
+    def __init__(
+        self,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        error: str | None,
+        message: str = "",
+    ) -> None:
         self.status = status
         self.headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers}
         self.body = body
@@ -54,12 +60,20 @@ class Session:
         self._intended: int | None = intended_ns
         self.vars: dict[str, Any] = {}
 
-    async def request(self, method: str, url: str, *, name: str | None = None,
-                      headers: dict[str, str] | None = None, json: Any = None,
-                      body: str | bytes | None = None) -> Response:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        name: str | None = None,
+        headers: dict[str, str] | None = None,
+        json: Any = None,
+        body: str | bytes | None = None,
+    ) -> Response:
         intended, self._intended = self._intended, None
-        return await self._runner.send(method.upper(), url, name, headers or {}, json, body,
-                                       intended)
+        return await self._runner.send(
+            method.upper(), url, name, headers or {}, json, body, intended
+        )
 
     async def get(self, url: str, **kw: Any) -> Response:
         return await self.request("GET", url, **kw)
@@ -92,8 +106,9 @@ def _body_bytes(headers: dict[str, str], json: Any, body: str | bytes | None) ->
 class FlowIterations:
     """Callable as ``await iterations(intended_ns)``: one run of the user's flow."""
 
-    def __init__(self, scenario: Scenario, client: Client, recorder: Recorder,
-                 now_ns: Callable[[], int]) -> None:
+    def __init__(
+        self, scenario: Scenario, client: Client, recorder: Recorder, now_ns: Callable[[], int]
+    ) -> None:
         assert scenario.flow is not None
         self.flow = scenario.flow
         self.base_url = scenario.base_url
@@ -112,8 +127,16 @@ class FlowIterations:
             self.failures += 1
             self.last_failure = f"{type(exc).__name__}: {exc}"
 
-    async def send(self, method: str, url: str, name: str | None, headers: dict[str, str],
-                   json: Any, body: str | bytes | None, intended: int | None) -> Response:
+    async def send(
+        self,
+        method: str,
+        url: str,
+        name: str | None,
+        headers: dict[str, str],
+        json: Any,
+        body: str | bytes | None,
+        intended: int | None,
+    ) -> Response:
         origin, target = split_url(join_url(self.base_url, url))
         data = _body_bytes(headers, json, body)
         raw = encode_request(method, origin, target, tuple(headers.items()), data)
@@ -122,8 +145,9 @@ class FlowIterations:
         sent = self.now_ns()
         intended = sent if intended is None else intended
         try:
-            conn = await self.client.request(pool, raw, head=method == "HEAD",
-                                             want_headers=True, want_body=True)
+            conn = await self.client.request(
+                pool, raw, head=method == "HEAD", want_headers=True, want_body=True
+            )
         except RequestFailed as exc:
             self._record(name, intended, sent, 0, exc.error, len(raw), 0)
             return Response(0, [], b"", exc.error, str(exc))
@@ -136,13 +160,30 @@ class FlowIterations:
         if reader.body_too_large:
             response.error = ErrorClass.PROTOCOL.value
         elif reader.status >= 400:
-            response.error = (ErrorClass.HTTP_5XX if reader.status >= 500
-                              else ErrorClass.HTTP_4XX).value
-        self._record(name, intended, sent, reader.status, response.error, len(raw),
-                     conn.bytes_in - conn.start_bytes)
+            response.error = (
+                ErrorClass.HTTP_5XX if reader.status >= 500 else ErrorClass.HTTP_4XX
+            ).value
+        self._record(
+            name,
+            intended,
+            sent,
+            reader.status,
+            response.error,
+            len(raw),
+            conn.bytes_in - conn.start_bytes,
+        )
         return response
 
-    def _record(self, name: str, intended: int, sent: int, status: int, error: str | None,
-                sent_bytes: int, received: int) -> None:
-        self.recorder.record(Sample(name, intended, sent, self.now_ns(), status, error,
-                                    sent_bytes, received))
+    def _record(
+        self,
+        name: str,
+        intended: int,
+        sent: int,
+        status: int,
+        error: str | None,
+        sent_bytes: int,
+        received: int,
+    ) -> None:
+        self.recorder.record(
+            Sample(name, intended, sent, self.now_ns(), status, error, sent_bytes, received)
+        )

@@ -75,12 +75,12 @@ def _value_at(histogram: Any, cumulative: list[int], percentile: float) -> int:
 def _mean(histogram: Any) -> float:
     """Mean over bucket midpoints, as HdrHistogram computes it."""
     counts = histogram.counts[: histogram.counts_len]
-    total = 0
+    total = 0.0
     for index, count in enumerate(counts):
         if count:
             value = histogram.get_value_from_index(index)
             total += count * histogram._hdr_median_equiv_value(value)
-    return float(total) / histogram.get_total_count()
+    return total / float(histogram.get_total_count())
 
 
 def stats_ms(histogram: Any) -> dict[str, float | None]:

@@ -59,7 +59,9 @@ def merge_totals(parts: list[Totals]) -> Totals:
     for part in parts:
         _add_names(names, part.names)
         for interval in part.intervals:
-            shifted = Interval(**{**interval.__dict__, "elapsed_s": round(interval.time - start, 6)})
+            shifted = Interval(
+                **{**interval.__dict__, "elapsed_s": round(interval.time - start, 6)}
+            )
             known = by_time.get(interval.time)
             by_time[interval.time] = shifted if known is None else _add_interval(known, shifted)
     return Totals(

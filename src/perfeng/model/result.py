@@ -175,7 +175,7 @@ def load_document(path: str | Path) -> dict[str, Any]:
 
 def check_document(document: Any, where: str) -> None:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise DocumentError(f"{where}: not a perfeng run result (no \"format\": \"{FORMAT}\")")
+        raise DocumentError(f'{where}: not a perfeng run result (no "format": "{FORMAT}")')
     version = document.get("format_version")
     if not isinstance(version, int):
         raise DocumentError(f"{where}: format_version missing or not an integer")

@@ -23,11 +23,21 @@ def _table(summary: dict[str, Any], closed: bool) -> Any:
     for header in _COLUMNS:
         table.add_column(header.replace("_", "."), justify="right")
     for name, entry in summary["by_name"].items():
-        table.add_row(_escape(name), f"{entry['requests']:,}", f"{entry['errors']:,}",
-                      f"{entry['throughput_rps']:,.1f}", *_latency_row(entry["latency_ms"]))
+        table.add_row(
+            _escape(name),
+            f"{entry['requests']:,}",
+            f"{entry['errors']:,}",
+            f"{entry['throughput_rps']:,.1f}",
+            *_latency_row(entry["latency_ms"]),
+        )
     if len(summary["by_name"]) != 1:
-        table.add_row("[b]all[/b]", f"{summary['requests']:,}", f"{summary['errors']:,}",
-                      f"{summary['throughput_rps']:,.1f}", *_latency_row(summary["latency_ms"]))
+        table.add_row(
+            "[b]all[/b]",
+            f"{summary['requests']:,}",
+            f"{summary['errors']:,}",
+            f"{summary['throughput_rps']:,.1f}",
+            *_latency_row(summary["latency_ms"]),
+        )
     return table
 
 
@@ -46,8 +56,10 @@ def _lines(document: dict[str, Any], closed: bool) -> list[str]:
     ]
     if not closed:
         service = summary["service_time_ms"]
-        lines.append(f"service time (from actual send): p50 {format_ms(service['p50'])} ms, "
-                     f"p99 {format_ms(service['p99'])} ms")
+        lines.append(
+            f"service time (from actual send): p50 {format_ms(service['p50'])} ms, "
+            f"p99 {format_ms(service['p99'])} ms"
+        )
     errors = {k: v for k, v in summary["errors_by_class"].items() if v}
     if errors:
         lines.append("errors: " + ", ".join(f"{k} {v:,}" for k, v in errors.items()))
@@ -69,8 +81,9 @@ def print_summary(document: dict[str, Any], stream: TextIO, *, out_path: str | N
         mark = "[green]✓[/green]" if verdict["pass"] else "[red]✗[/red]"
         observed = verdict["observed"]
         shown = "no data" if observed is None else f"{observed:g}"
-        console.print(f"{mark} {_escape(verdict['expression'])}  (observed {shown} "
-                      f"{verdict.get('unit', '')})")
+        console.print(
+            f"{mark} {_escape(verdict['expression'])}  (observed {shown} {verdict.get('unit', '')})"
+        )
     for warning in document.get("generator", {}).get("warnings", []):
         console.print(f"[yellow]warning: {_escape(warning)}[/yellow]")
     if document.get("interrupted"):

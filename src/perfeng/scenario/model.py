@@ -43,7 +43,11 @@ class Check:
 
     def failure(self, status: int, body: bytes) -> str | None:
         if self.kind == "status":
-            return None if status in self.statuses else f"status {status} not in {sorted(self.statuses)}"
+            return (
+                None
+                if status in self.statuses
+                else f"status {status} not in {sorted(self.statuses)}"
+            )
         if self.kind == "body_contains":
             return None if self.text.encode() in body else f"body does not contain {self.text!r}"
         return self._json_failure(body)
@@ -58,7 +62,11 @@ class Check:
                 value = value[int(key[1:-1])] if key.startswith("[") else value[key]
             except (KeyError, IndexError, TypeError):
                 return f"JSON path {self.path!r} not found"
-        return None if value == self.expected else f"{self.path} = {value!r}, expected {self.expected!r}"
+        return (
+            None
+            if value == self.expected
+            else f"{self.path} = {value!r}, expected {self.expected!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -162,8 +170,8 @@ class Scenario:
             ],
             "flow": getattr(self.flow, "__name__", None),
             "think_time": self.think_time.to_dict(),
-            "data": None if self.data is None else {"path": self.data.path,
-                                                    "rows": len(self.data.rows),
-                                                    "order": self.data.order},
+            "data": None
+            if self.data is None
+            else {"path": self.data.path, "rows": len(self.data.rows), "order": self.data.order},
             "client": self.client.to_dict(),
         }

@@ -48,7 +48,7 @@ def load_python_scenario(path_text: str, flags: LoadFlags, base_url: str | None)
     base = base_url or getattr(module, "BASE_URL", None)
     if not isinstance(base, str):
         raise ConfigError(f"{path}: set BASE_URL in the file or pass --base-url")
-    origin, _ = split_url(base)
+    split_url(base)  # validates it
     thresholds = tuple(getattr(module, "THRESHOLDS", ())) + tuple(flags.thresholds)
     think = flags.think_time or getattr(module, "THINK_TIME", None)
     workload = workload_from_flags(flags) or Users(users=10, duration_s=30.0)

@@ -61,8 +61,9 @@ def workload_from_flags(flags: LoadFlags) -> WorkloadConfig | None:
     ``--stages`` ramps rates, or user counts when ``--users`` is given (its value is then the
     starting count). Without ``--rate`` or ``--users`` the open model runs at 100 req/s.
     """
-    max_in_flight = (parse_positive_int(flags.max_in_flight, "--max-in-flight")
-                     if flags.max_in_flight else None)
+    max_in_flight = (
+        parse_positive_int(flags.max_in_flight, "--max-in-flight") if flags.max_in_flight else None
+    )
     if flags.stages:
         if flags.duration:
             raise UsageError("--stages sets the duration; drop --duration")
@@ -85,10 +86,16 @@ def client_options(flags: LoadFlags, base: ClientOptions | None = None) -> Clien
     base = base or ClientOptions()
     total = parse_duration_s(flags.timeout) if flags.timeout else base.total_timeout_s
     return ClientOptions(
-        connect_timeout_s=(parse_duration_s(flags.connect_timeout) if flags.connect_timeout
-                           else min(base.connect_timeout_s, total)),
-        read_timeout_s=(parse_duration_s(flags.read_timeout) if flags.read_timeout
-                        else min(base.read_timeout_s, total)),
+        connect_timeout_s=(
+            parse_duration_s(flags.connect_timeout)
+            if flags.connect_timeout
+            else min(base.connect_timeout_s, total)
+        ),
+        read_timeout_s=(
+            parse_duration_s(flags.read_timeout)
+            if flags.read_timeout
+            else min(base.read_timeout_s, total)
+        ),
         total_timeout_s=total,
         insecure=flags.insecure or base.insecure,
         follow_redirects=flags.follow_redirects or base.follow_redirects,
@@ -110,8 +117,9 @@ def parse_think_time(text: str | None) -> ThinkTime:
     return ThinkTime("constant", parse_duration_s(text))
 
 
-def quick_scenario(url: str, method: str | None, headers: list[str], body: str | None,
-                   flags: LoadFlags) -> Scenario:
+def quick_scenario(
+    url: str, method: str | None, headers: list[str], body: str | None, flags: LoadFlags
+) -> Scenario:
     origin, target = split_url(url)
     workload = workload_from_flags(flags) or ConstantRate(rate=DEFAULT_RATE, duration_s=30.0)
     request = RequestSpec(

@@ -123,14 +123,18 @@ class Pool:
         if self._address is None:
             await self._resolve()
         assert self._address is not None
-        reader = ResponseReader(want_headers=want_headers, want_body=want_body,
-                                max_body=client.max_body)
+        reader = ResponseReader(
+            want_headers=want_headers, want_body=want_body, max_body=client.max_body
+        )
         ssl_context = client.ssl_context if self.origin.tls else None
         try:
             _, conn = await asyncio.wait_for(
                 loop.create_connection(
-                    lambda: Connection(reader), self._address[0], self._address[1],
-                    ssl=ssl_context, family=self._family,
+                    lambda: Connection(reader),
+                    self._address[0],
+                    self._address[1],
+                    ssl=ssl_context,
+                    family=self._family,
                     server_hostname=self.origin.host if ssl_context else None,
                 ),
                 client.connect_timeout_s,
@@ -138,21 +142,26 @@ class Pool:
         except TimeoutError:
             raise RequestFailed(ErrorClass.TIMEOUT, f"connect timeout to {self.origin}") from None
         except ssl.SSLError as exc:
-            raise RequestFailed(ErrorClass.TLS, f"TLS handshake with {self.origin}: {exc}") from None
+            raise RequestFailed(
+                ErrorClass.TLS, f"TLS handshake with {self.origin}: {exc}"
+            ) from None
         except OSError as exc:
-            raise RequestFailed(ErrorClass.CONNECT, f"cannot connect to {self.origin}: "
-                                f"{exc.strerror or exc}") from None
+            raise RequestFailed(
+                ErrorClass.CONNECT, f"cannot connect to {self.origin}: {exc.strerror or exc}"
+            ) from None
         client.connections_opened += 1
         return conn
 
     async def _resolve(self) -> None:
         loop = self.client.loop
         try:
-            infos = await loop.getaddrinfo(self.origin.host, self.origin.port,
-                                           type=socket.SOCK_STREAM)
+            infos = await loop.getaddrinfo(
+                self.origin.host, self.origin.port, type=socket.SOCK_STREAM
+            )
         except socket.gaierror as exc:
-            raise RequestFailed(ErrorClass.DNS, f"cannot resolve {self.origin.host}: "
-                                f"{exc.strerror}") from None
+            raise RequestFailed(
+                ErrorClass.DNS, f"cannot resolve {self.origin.host}: {exc.strerror}"
+            ) from None
         family, _, _, _, address = infos[0]
         self._family, self._address = family, address
 
@@ -192,8 +201,15 @@ class Client:
     def start(self) -> None:
         self._sweeper = self.loop.create_task(self._sweep())
 
-    async def request(self, pool: Pool, data: bytes, *, head: bool = False,
-                      want_headers: bool = False, want_body: bool = False) -> Connection:
+    async def request(
+        self,
+        pool: Pool,
+        data: bytes,
+        *,
+        head: bool = False,
+        want_headers: bool = False,
+        want_body: bool = False,
+    ) -> Connection:
         """Send ``data`` and wait for the whole response; the caller releases the connection."""
         idle = pool.idle
         conn = idle.pop() if idle else None
@@ -201,9 +217,7 @@ class Client:
             conn = idle.pop() if idle else None
         if conn is None:
             conn = await pool.connect(want_headers=want_headers, want_body=want_body)
-        reader = conn.reader
-        reader.want_headers, reader.want_body = want_headers, want_body
-        reader.begin(head=head)
+        conn.reader.begin(head=head, want_headers=want_headers, want_body=want_body)
         waiter = conn.waiter = self.loop.create_future()
         now = self.now_ns()
         conn.deadline_ns = now + self.total_timeout_ns

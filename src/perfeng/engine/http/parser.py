@@ -32,8 +32,13 @@ class ResponseReader:
     path keeps neither, so llhttp never calls back into Python for each header or body chunk.
     """
 
-    def __init__(self, *, want_headers: bool = False, want_body: bool = False,
-                 max_body: int = 16 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        *,
+        want_headers: bool = False,
+        want_body: bool = False,
+        max_body: int = 16 * 1024 * 1024,
+    ) -> None:
         self.want_headers = want_headers
         self.want_body = want_body
         self.max_body = max_body
@@ -43,12 +48,18 @@ class ResponseReader:
 
     def _new_parser(self) -> httptools.HttpResponseParser:
         self._fresh = True
+        self._mode = (self.want_headers, self.want_body)
         return httptools.HttpResponseParser(_Callbacks(self))
 
-    def begin(self, *, head: bool = False) -> None:
+    def begin(self, *, head: bool = False, want_headers: bool | None = None,
+              want_body: bool | None = None) -> None:
         """Expect a new response (to a HEAD request when ``head``)."""
-        if not self._fresh:
-            # After a response to HEAD llhttp still waits for the body its headers announced.
+        mode = (self.want_headers if want_headers is None else want_headers,
+                self.want_body if want_body is None else want_body)
+        if not self._fresh or mode != self._mode:
+            # After a response to HEAD llhttp still waits for the body its headers announced;
+            # and llhttp fixes the set of callbacks when a parser is made.
+            self.want_headers, self.want_body = mode
             self._parser = self._new_parser()
         self.head = head
         self.status = 0

@@ -62,8 +62,11 @@ class Plan:
 
 
 class WorkloadConfig(Protocol):
-    type: str
-    name: str
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
 
     def plan(self) -> Plan: ...
 

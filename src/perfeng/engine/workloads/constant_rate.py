@@ -32,5 +32,10 @@ class ConstantRate:
         return Plan("open", "req/s", (stage,), round(self.rate * self.duration_s))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "name": self.name, "rate": self.rate,
-                "duration_s": self.duration_s, "max_in_flight": self.max_in_flight}
+        return {
+            "type": self.type,
+            "name": self.name,
+            "rate": self.rate,
+            "duration_s": self.duration_s,
+            "max_in_flight": self.max_in_flight,
+        }

@@ -34,5 +34,10 @@ class RampingRate:
         return Plan("open", "req/s", stages, round(area(stages)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "name": self.name, "start_rate": self.start_rate,
-                "stages": [list(s) for s in self.stages], "max_in_flight": self.max_in_flight}
+        return {
+            "type": self.type,
+            "name": self.name,
+            "start_rate": self.start_rate,
+            "stages": [list(s) for s in self.stages],
+            "max_in_flight": self.max_in_flight,
+        }

@@ -33,5 +33,9 @@ class RampingUsers:
         return Plan("closed", "users", ramp_stages(self.start_users, self.stages), None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "name": self.name, "start_users": self.start_users,
-                "stages": [list(s) for s in self.stages]}
+        return {
+            "type": self.type,
+            "name": self.name,
+            "start_users": self.start_users,
+            "stages": [list(s) for s in self.stages],
+        }

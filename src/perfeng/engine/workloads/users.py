@@ -26,5 +26,9 @@ class Users:
         return Plan("closed", "users", (Stage(self.duration_s, self.users, self.users),), None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "name": self.name, "users": self.users,
-                "duration_s": self.duration_s}
+        return {
+            "type": self.type,
+            "name": self.name,
+            "users": self.users,
+            "duration_s": self.duration_s,
+        }

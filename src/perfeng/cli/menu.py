@@ -1,0 +1,87 @@
+"""``perfeng`` alone: the tasks it can perform. On a terminal it asks which one and the few
+questions that task needs; without a terminal it prints the list and exits 0."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Task:
+    title: str
+    command: str
+    ready: bool
+
+
+TASKS: tuple[Task, ...] = (
+    Task("Run a load test", "perfeng load URL|scenario.toml|flows.py", True),
+    Task("Find the capacity of a service under an SLO", "perfeng capacity find", False),
+    Task("Fit a scalability model (USL, Amdahl)", "perfeng capacity fit", False),
+    Task("Plan servers with queueing theory", "perfeng capacity queue / plan", False),
+    Task("Benchmark code or commands", "perfeng bench", False),
+    Task("Compare two runs", "perfeng compare", False),
+    Task("Detect regressions in a history", "perfeng detect", False),
+    Task("Profile a process under load", "perfeng profile", False),
+    Task("Monitor SLOs (burn-rate alerts)", "perfeng monitor", False),
+    Task("Build a report from a result", "perfeng report", False),
+    Task("Merge results of several generators", "perfeng merge a.json b.json -o all.json", True),
+)
+
+
+def task_list() -> str:
+    lines = ["perfeng can:"]
+    for number, task in enumerate(TASKS, 1):
+        note = "" if task.ready else "  (not built yet)"
+        lines.append(f"  {number:>2}. {task.title:<46} {task.command}{note}")
+    lines.append("Run `perfeng --help` for every command and option.")
+    return "\n".join(lines)
+
+
+def run_menu(ask: Callable[[str], str] = input, interactive: bool | None = None) -> int:
+    print(task_list())
+    if interactive is None:
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if not interactive:
+        return 0
+    try:
+        return _choose(ask)
+    except (EOFError, KeyboardInterrupt):
+        print()
+        return 0
+
+
+def _choose(ask: Callable[[str], str]) -> int:
+    answer = ask("Which task? (number, Enter to quit) ").strip()
+    if not answer:
+        return 0
+    if not answer.isdigit() or not 1 <= int(answer) <= len(TASKS):
+        print(f"perfeng: error: no task {answer!r}; pick 1 to {len(TASKS)}", file=sys.stderr)
+        return 2
+    task = TASKS[int(answer) - 1]
+    if not task.ready:
+        print(f"'{task.title}' is not built yet in this version of perfeng.")
+        return 0
+    if task.title.startswith("Merge"):
+        print("Run: perfeng merge a.json b.json -o all.json")
+        return 0
+    return _load_test(ask)
+
+
+def _load_test(ask: Callable[[str], str]) -> int:
+    from perfeng.cli.main import main
+
+    url = ask("URL to test (http://...): ").strip()
+    model = ask("Open model at a rate (r) or closed model with users (u)? [r] ").strip() or "r"
+    argv = ["load", url]
+    if model.lower().startswith("u"):
+        argv += ["--users", ask("How many users? [10] ").strip() or "10"]
+    else:
+        argv += ["--rate", ask("Requests per second? [100] ").strip() or "100"]
+    argv += ["--duration", ask("Duration? [30s] ").strip() or "30s"]
+    threshold = ask("A threshold to pass, e.g. p99<200ms (Enter for none): ").strip()
+    if threshold:
+        argv += ["--threshold", threshold]
+    print("Running: perfeng " + " ".join(argv))
+    return main(argv)
