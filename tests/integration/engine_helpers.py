@@ -25,6 +25,7 @@ def scenario(
     insecure: bool = False,
     max_in_flight: int | None = None,
     body: str | None = None,
+    follow_redirects: bool = False,
 ) -> Scenario:
     workload: Any = (
         Users(users=users, duration_s=duration)
@@ -40,6 +41,7 @@ def scenario(
             read_timeout_s=timeout,
             total_timeout_s=timeout,
             insecure=insecure,
+            follow_redirects=follow_redirects,
         ),
     )
 

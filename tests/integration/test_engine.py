@@ -185,3 +185,14 @@ def test_request_bodies_reach_the_target(fast: FastServer) -> None:
     )
     assert summary["errors"] == 0
     assert fast.requests - before == summary["requests"]
+
+
+def test_redirects_are_followed_only_when_asked(fast: FastServer) -> None:
+    check = (Check("json_path", path="token", expected="abc123"),)
+    summary, _ = run(
+        scenario(fast.url + "/redirect", users=1, duration=0.2, checks=check, follow_redirects=True)
+    )
+    assert summary["requests"] > 2
+    assert summary["errors"] == 0
+    summary, _ = run(scenario(fast.url + "/redirect", users=1, duration=0.2, checks=check))
+    assert errors(summary) == {"check_failed": summary["requests"]}

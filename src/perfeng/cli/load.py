@@ -94,15 +94,23 @@ def describe_plan(scenario: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    scenario = build_scenario(args)
+    if args.dry_run:
+        from perfeng.gates import parse_thresholds
+
+        parse_thresholds(scenario.thresholds)
+        print(describe_plan(scenario))
+        return int(ExitCode.OK)
+    return run_prepared(args, scenario)
+
+
+def run_prepared(args: argparse.Namespace, scenario: Any) -> int:
+    """Run a scenario; ``args`` needs ``grace``, ``seed``, ``out``, ``quiet`` and ``json``."""
     from perfeng.gates import parse_thresholds
     from perfeng.units import parse_duration_s
 
-    scenario = build_scenario(args)
     thresholds = parse_thresholds(scenario.thresholds)
     grace = parse_duration_s(args.grace)
-    if args.dry_run:
-        print(describe_plan(scenario))
-        return int(ExitCode.OK)
     document, stop_reason = _execute(args, scenario, thresholds, grace)
     return _finish(args, document, stop_reason)
 

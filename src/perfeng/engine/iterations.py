@@ -9,7 +9,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from perfeng.engine.http.client import Client, Pool, RequestFailed
+from perfeng.engine.http.client import Client, Connection, Pool, RequestFailed
 from perfeng.engine.http.request import encode_request, join_url, split_url
 from perfeng.model.recorder import Recorder
 from perfeng.model.sample import ErrorClass, Sample
@@ -20,6 +20,7 @@ _4XX, _5XX = ErrorClass.HTTP_4XX.value, ErrorClass.HTTP_5XX.value
 _CHECK = ErrorClass.CHECK_FAILED.value
 _PROTOCOL = ErrorClass.PROTOCOL.value
 _TIMEOUT = ErrorClass.TIMEOUT.value
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass
@@ -74,6 +75,7 @@ class RequestIterations:
         self.recorder = recorder
         self.now_ns = now_ns
         self.rng = rng
+        self.follow = scenario.client.follow_redirects
         self.rows = RowPicker(scenario.data, rng) if scenario.data is not None else None
         self.prepared = [self._prepare(spec) for spec in scenario.requests]
         weights = [spec.weight for spec in scenario.requests]
@@ -116,7 +118,11 @@ class RequestIterations:
         status, error, received = 0, None, 0
         try:
             conn = await client.request(
-                request.pool, raw, head=request.head, want_body=request.want_body
+                request.pool,
+                raw,
+                head=request.head,
+                want_headers=self.follow,
+                want_body=request.want_body,
             )
         except RequestFailed as exc:
             error = exc.error
@@ -131,6 +137,16 @@ class RequestIterations:
         else:
             reader = conn.reader
             status, received = reader.status, conn.bytes_in - conn.start_bytes
+            if self.follow and status in _REDIRECTS:
+                client.release(request.pool, conn)
+                try:
+                    conn, received = await self._follow(request, conn, received)
+                except RequestFailed as exc:
+                    error = exc.error
+                    self._record_error(request, intended_ns, sent, error, len(raw), received)
+                    return
+                reader = conn.reader
+                status = reader.status
             error = self._judge(
                 request, status, reader.body if request.want_body else b"", reader.body_too_large
             )
@@ -147,6 +163,48 @@ class RequestIterations:
                 received,
             )
         )
+
+    def _record_error(
+        self,
+        request: Prepared,
+        intended: int,
+        sent: int,
+        error: str,
+        sent_bytes: int,
+        received: int,
+    ) -> None:
+        self.recorder.record(
+            Sample(request.spec.name, intended, sent, self.now_ns(), 0, error, sent_bytes, received)
+        )
+
+    async def _follow(
+        self,
+        request: Prepared,
+        conn: Connection,
+        received: int,
+    ) -> tuple[Connection, int]:
+        """Follow Location headers (303, and 301/302 after POST, turn into GET)."""
+        method = request.spec.method
+        for _ in range(self.scenario.client.max_redirects):
+            reader = conn.reader
+            if reader.status not in _REDIRECTS:
+                return conn, received
+            location = next((v for k, v in reader.headers if k.lower() == b"location"), None)
+            if not location:
+                raise RequestFailed(ErrorClass.PROTOCOL, f"{reader.status} without Location")
+            if reader.status == 303 or (reader.status in (301, 302) and method == "POST"):
+                method = "GET"
+            origin, target = split_url(
+                join_url(str(request.pool.origin), location.decode("latin-1"))
+            )
+            pool = self.client.pool(origin)
+            raw = encode_request(method, origin, target)
+            conn = await self.client.request(
+                pool, raw, head=method == "HEAD", want_headers=True, want_body=request.want_body
+            )
+            received += conn.bytes_in - conn.start_bytes
+            self.client.release(pool, conn)
+        raise RequestFailed(ErrorClass.PROTOCOL, "too many redirects")
 
     @staticmethod
     def _judge(request: Prepared, status: int, body: bytes, too_large: bool) -> str | None:

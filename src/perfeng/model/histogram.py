@@ -30,10 +30,30 @@ def new_histogram() -> Any:
 
 
 def record_counts(histogram: Any, counts: dict[int, int]) -> None:
-    """Add a value -> count mapping (the engine's per-interval accumulator) to a histogram."""
-    record = histogram.record_value
-    for value_us, count in counts.items():
-        record(min(max(value_us, LOWEST_US), HIGHEST_US), count)
+    """Add a value -> count mapping (the engine's per-interval accumulator) to a histogram.
+
+    The bucket index is HdrHistogram's own formula (``countsArrayIndex``) inlined: calling
+    ``record_value`` costs ~3.6 us a value in pure Python, this ~0.3 us, and the once-a-second
+    flush blocks the event loop for that long. A test checks it against ``record_value``.
+    """
+    if not counts:
+        return
+    array = histogram.counts
+    mask = histogram.sub_bucket_mask
+    unit = histogram.unit_magnitude
+    half_mag = histogram.sub_bucket_half_count_magnitude
+    half = histogram.sub_bucket_half_count
+    shift = unit + half_mag + 1
+    total = 0
+    for value, count in counts.items():
+        value = min(max(value, LOWEST_US), HIGHEST_US)
+        bucket = (value | mask).bit_length() - shift
+        array[((bucket + 1) << half_mag) + (value >> (bucket + unit)) - half] += count
+        total += count
+    histogram.total_count += total
+    low, high = min(counts), max(counts)
+    histogram.min_value = min(histogram.min_value, max(low, LOWEST_US))
+    histogram.max_value = max(histogram.max_value, min(high, HIGHEST_US))
 
 
 def encode(histogram: Any) -> str:
@@ -55,17 +75,25 @@ def merged(histograms: list[Any]) -> Any:
     return total
 
 
-def _cumulative(histogram: Any) -> list[int]:
-    counts = histogram.counts
-    return list(itertools.accumulate(counts[: histogram.counts_len]))
+def _index_of(histogram: Any, value: int) -> int:
+    index: int = histogram._counts_index_for(value)
+    return index
 
 
-def _value_at(histogram: Any, cumulative: list[int], percentile: float) -> int:
+def _cumulative(histogram: Any) -> tuple[list[int], int]:
+    """Running totals over the populated index range only, and where that range starts."""
+    low = _index_of(histogram, max(histogram.min_value, LOWEST_US))
+    high = _index_of(histogram, max(histogram.max_value, LOWEST_US))
+    return list(itertools.accumulate(histogram.counts[low : high + 1])), low
+
+
+def _value_at(histogram: Any, cumulative: tuple[list[int], int], percentile: float) -> int:
     """HdrHistogram's getValueAtPercentile, with the walk done by bisect over a cumulative sum
     computed in C: the library's own walk is a Python loop over every bucket (~50 ms)."""
-    total = cumulative[-1]
+    running, offset = cumulative
+    total = running[-1]
     target = max(int(min(percentile, 100.0) * total / 100 + 0.5), 1)
-    index = bisect.bisect_left(cumulative, target)
+    index = bisect.bisect_left(running, target) + offset
     value: int = histogram.get_value_from_index(index)
     if percentile:
         value = histogram.get_highest_equivalent_value(value)

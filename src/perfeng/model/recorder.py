@@ -16,7 +16,8 @@ from typing import Any
 from perfeng.model import histogram as hdr
 from perfeng.model.sample import ErrorClass, Sample
 
-_FLUSH_AT = 20_000  # distinct values in one accumulator before it is poured into its histogram
+_FLUSH_AT = 512  # distinct values gathered before they go into the histograms: small batches
+# keep each flush short (~0.5 ms), so no single one holds up the event loop for long
 _NS_PER_S = 1_000_000_000
 _TIMEOUT = ErrorClass.TIMEOUT.value
 

@@ -51,11 +51,14 @@ class ResponseReader:
         self._mode = (self.want_headers, self.want_body)
         return httptools.HttpResponseParser(_Callbacks(self))
 
-    def begin(self, *, head: bool = False, want_headers: bool | None = None,
-              want_body: bool | None = None) -> None:
+    def begin(
+        self, *, head: bool = False, want_headers: bool | None = None, want_body: bool | None = None
+    ) -> None:
         """Expect a new response (to a HEAD request when ``head``)."""
-        mode = (self.want_headers if want_headers is None else want_headers,
-                self.want_body if want_body is None else want_body)
+        mode = (
+            self.want_headers if want_headers is None else want_headers,
+            self.want_body if want_body is None else want_body,
+        )
         if not self._fresh or mode != self._mode:
             # After a response to HEAD llhttp still waits for the body its headers announced;
             # and llhttp fixes the set of callbacks when a parser is made.
