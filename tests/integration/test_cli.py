@@ -1,0 +1,316 @@
+"""The command line in subprocesses: output, files and exit codes, bad input included."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from perfeng.testing.servers import BrokenServer, FastServer, closed_port, serve_in_thread
+
+PERFENG = [sys.executable, "-m", "perfeng"]
+
+
+def perfeng(
+    *args: str, timeout: float = 60, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PERFENG, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def fast() -> Iterator[FastServer]:
+    with serve_in_thread(FastServer()) as server:
+        yield server
+
+
+def test_help_lists_commands_and_exit_codes() -> None:
+    result = perfeng("--help")
+    assert result.returncode == 0
+    for text in ("load", "merge", "exit codes", "130", "threshold failed"):
+        assert text in result.stdout
+
+
+def test_help_is_fast_because_heavy_modules_load_lazily() -> None:
+    code = (
+        "import sys, time; t = time.perf_counter(); import perfeng.cli.main as m; "
+        "m.build_parser().format_help(); print(time.perf_counter() - t); "
+        "print(','.join(n for n in ('rich', 'hdrh', 'httptools', 'uvloop', 'numpy') "
+        "if n in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seconds, heavy = out.stdout.splitlines()[0], out.stdout.splitlines()[1:]
+    assert float(seconds) < 0.15
+    assert heavy == [""] or heavy == []
+
+
+def test_no_arguments_without_a_terminal_lists_the_tasks() -> None:
+    result = perfeng()
+    assert result.returncode == 0
+    assert "Run a load test" in result.stdout
+    assert "not built yet" in result.stdout
+
+
+def test_quick_mode_writes_the_result_and_passes_thresholds(
+    fast: FastServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "run.json"
+    result = perfeng(
+        "load",
+        fast.url + "/",
+        "--rate",
+        "100",
+        "--duration",
+        "1s",
+        "--threshold",
+        "p99<500ms",
+        "--threshold",
+        "error_rate<1%",
+        "--out",
+        str(out),
+        "-H",
+        "Authorization: Bearer s3cret",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "p99<500ms" in result.stdout
+    document = json.loads(out.read_text())
+    assert document["format_version"] == 1
+    summary = document["summary"]
+    assert summary["requests"] == 100
+    assert [v["pass"] for v in summary["thresholds"]] == [True, True]
+    assert "s3cret" not in out.read_text()
+    assert "Authorization: ***" in document["metadata"]["command_line"]
+
+
+def test_json_output_and_a_failing_threshold(fast: FastServer) -> None:
+    result = perfeng(
+        "load",
+        fast.url + "/",
+        "--users",
+        "2",
+        "--duration",
+        "0.5s",
+        "--json",
+        "--threshold",
+        "p50<1us",
+    )
+    assert result.returncode == 1
+    summary = json.loads(result.stdout)
+    assert summary["thresholds"][0]["pass"] is False
+    assert set(summary) >= {"requests", "errors", "latency_ms", "service_time_ms", "timeseries"}
+
+
+def test_dry_run_prints_the_plan_without_sending(fast: FastServer) -> None:
+    before = fast.requests
+    result = perfeng("load", fast.url + "/", "--stages", "10s:100,30s:1000,10s:0", "--dry-run")
+    assert result.returncode == 0
+    assert "expected requests: 22,000" in result.stdout
+    assert fast.requests == before
+
+
+def test_an_unreachable_target_exits_3_and_still_writes(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    result = perfeng(
+        "load",
+        f"http://127.0.0.1:{closed_port()}/",
+        "--rate",
+        "20",
+        "--duration",
+        "0.5s",
+        "--quiet",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 3
+    assert "could not be reached" in result.stderr
+    assert json.loads(out.read_text())["summary"]["errors_by_class"]["connect"] == 10
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["load", "ftp://x/"], "only http:// and https://"),
+        (["load", "not a url"], "invalid target"),
+        (["load", "http://127.0.0.1:1/", "--duration", "10 parsecs"], "invalid duration"),
+        (["load", "http://127.0.0.1:1/", "--rate", "fast"], "invalid rate"),
+        (["load", "http://127.0.0.1:1/", "--rate", "0"], "rate must be above 0"),
+        (["load", "http://127.0.0.1:1/", "--threshold", "p99<<1ms"], "column 5"),
+        (["load", "http://127.0.0.1:1/", "-H", "no colon"], "invalid header"),
+        (["load", "http://127.0.0.1:1/", "--body", "@/no/such/file"], "cannot read body file"),
+        (["load", "missing.toml"], "missing.toml"),
+        (["load", "missing.py"], "no such file"),
+        (["merge", "/no/such.json", "-o", "x.json"], "no such file"),
+    ],
+)
+def test_bad_input_gets_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = perfeng(*args, "--dry-run") if args[0] == "load" else perfeng(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_toml_and_unknown_keys(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('base_url = "http://127.0.0.1:1"\n[[requests]\n')
+    result = perfeng("load", str(bad), "--dry-run")
+    assert result.returncode == 2
+    assert "bad.toml:2:" in result.stderr
+    typo = tmp_path / "typo.toml"
+    typo.write_text(
+        'base_url = "http://127.0.0.1:1"\n[[requests]]\npath = "/"\nwieght = 2\n'
+        '[[workloads]]\ntype = "users"\nusers = 1\nduration = "1s"\n'
+    )
+    result = perfeng("load", str(typo), "--dry-run")
+    assert result.returncode == 2
+    assert "did you mean 'weight'" in result.stderr
+
+
+def test_documented_examples_run_against_a_real_target(fast: FastServer, tmp_path: Path) -> None:
+    examples = Path(__file__).parents[2] / "examples"
+    for name in ("basic.toml", "login-flow.toml"):
+        text = (examples / name).read_text().replace("http://127.0.0.1:8080", fast.url)
+        scenario = tmp_path / name
+        scenario.write_text(text)
+        for csv in examples.glob("*.csv"):
+            (tmp_path / csv.name).write_text(csv.read_text())
+        result = perfeng("load", str(scenario), "--duration", "1s", "--rate", "50", "--json")
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout)
+        assert summary["requests"] == 50
+        assert summary["errors"] == 0, summary["errors_by_class"]
+
+
+def test_python_flows_correlate_requests(fast: FastServer, tmp_path: Path) -> None:
+    flows = tmp_path / "flows.py"
+    flows.write_text(
+        "async def flow(session):\n"
+        "    r = await session.get('/json', name='login')\n"
+        "    token = r.json()['token']\n"
+        "    r = await session.post('/echo', json={'token': token}, name='use')\n"
+        "    assert r.json() == {'token': 'abc123'}\n"
+    )
+    result = perfeng(
+        "load", str(flows), "--base-url", fast.url, "--users", "2", "--duration", "0.5s", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert set(summary["by_name"]) == {"login", "use"}
+    assert summary["by_name"]["login"]["requests"] == summary["by_name"]["use"]["requests"]
+
+
+def _start(args: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*PERFENG, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_the_run_and_keeps_the_result(
+    fast: FastServer, tmp_path: Path, signum: int, code: int
+) -> None:
+    out = tmp_path / "run.json"
+    proc = _start(["load", fast.url + "/", "--rate", "50", "--duration", "60s", "--out", str(out)])
+    time.sleep(2.0)
+    started = time.monotonic()
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == code, stderr
+    assert time.monotonic() - started < 10
+    document = json.loads(out.read_text())
+    assert document["interrupted"] == signal.Signals(signum).name
+    assert document["summary"]["requests"] > 20
+
+
+def test_a_second_sigint_skips_the_grace_period(tmp_path: Path) -> None:
+    with serve_in_thread(BrokenServer()) as broken:
+        out = tmp_path / "run.json"
+        proc = _start(
+            [
+                "load",
+                broken.url + "/hang",
+                "--rate",
+                "20",
+                "--duration",
+                "60s",
+                "--grace",
+                "30s",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        time.sleep(1.5)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert time.monotonic() - started < 5
+    summary = json.loads(out.read_text())["summary"]
+    assert summary["errors_by_class"]["timeout"] == summary["requests"] > 0
+
+
+def test_an_abort_threshold_stops_early(tmp_path: Path) -> None:
+    with serve_in_thread(FastServer()) as server:
+        started = time.monotonic()
+        result = perfeng(
+            "load",
+            server.url + "/status/500",
+            "--rate",
+            "50",
+            "--duration",
+            "30s",
+            "--quiet",
+            "--threshold",
+            "error_rate<5%:abort=1s",
+            "--out",
+            str(tmp_path / "run.json"),
+        )
+    assert result.returncode == 1
+    assert time.monotonic() - started < 10
+    document = json.loads((tmp_path / "run.json").read_text())
+    assert document["interrupted"].startswith("abort:")
+
+
+def test_merge_adds_runs_exactly(fast: FastServer, tmp_path: Path) -> None:
+    a, b, merged = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "all.json"
+    for out in (a, b):
+        result = perfeng(
+            "load", fast.url + "/", "--rate", "40", "--duration", "1s", "--quiet", "--out", str(out)
+        )
+        assert result.returncode == 0, result.stderr
+    result = perfeng("merge", str(a), str(b), "-o", str(merged), "--threshold", "requests==80")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(merged.read_text())["summary"]
+    assert summary["requests"] == 80
+    assert sum(e["requests"] for e in summary["timeseries"]) == 80
+    assert summary["thresholds"][0]["pass"] is True
+
+
+def test_merge_refuses_a_newer_format(tmp_path: Path) -> None:
+    future = tmp_path / "future.json"
+    future.write_text(json.dumps({"format": "perfeng-run", "format_version": 99, "summary": {}}))
+    result = perfeng("merge", str(future), "-o", str(tmp_path / "x.json"))
+    assert result.returncode == 2
+    assert "newer" in result.stderr
+
+
+def test_make_demo_command_runs_the_built_in_target(tmp_path: Path) -> None:
+    result = perfeng("demo", "--duration", "3s", "--out", str(tmp_path / "run.json"), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "built-in target" in result.stdout
+    assert json.loads((tmp_path / "run.json").read_text())["summary"]["requests"] > 100
+
+
+if os.environ.get("PERFENG_SKIP_SLOW"):
+    pytestmark = pytest.mark.skip("PERFENG_SKIP_SLOW set")
