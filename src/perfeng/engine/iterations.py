@@ -9,7 +9,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from perfeng.engine.http.client import Client, Connection, Pool, RequestFailed
+from perfeng.engine.http.client import Client, Pool, RequestFailed
+from perfeng.engine.http.parser import ResponseReader
 from perfeng.engine.http.request import encode_request, join_url, split_url
 from perfeng.model.recorder import Recorder
 from perfeng.model.sample import ErrorClass, Sample
@@ -34,6 +35,8 @@ class Prepared:
     want_body: bool
     status_check: Check | None
     other_checks: tuple[Check, ...]
+    name: str
+    plain: bool  # no checks and no redirects to follow: only the status decides
 
 
 def _encode(
@@ -80,6 +83,7 @@ class RequestIterations:
         self.prepared = [self._prepare(spec) for spec in scenario.requests]
         weights = [spec.weight for spec in scenario.requests]
         self.cumulative = list(itertools.accumulate(weights))
+        self.single = len(self.prepared) == 1
 
     def _prepare(self, spec: RequestSpec) -> Prepared:
         keep_alive = self.scenario.client.keep_alive
@@ -94,6 +98,8 @@ class RequestIterations:
             want_body=spec.needs_body,
             status_check=status[0] if status else None,
             other_checks=tuple(c for c in spec.checks if c.kind != "status"),
+            name=spec.name,
+            plain=not spec.checks,
         )
 
     def pick(self) -> Prepared:
@@ -103,66 +109,50 @@ class RequestIterations:
         return self.prepared[bisect.bisect_right(self.cumulative, point)]
 
     async def __call__(self, intended_ns: int) -> None:
-        request = self.pick()
+        """One request; written for speed, since it runs once per request."""
+        request = self.prepared[0] if self.single else self.pick()
         raw = request.raw
         if raw is None:
-            assert self.rows is not None
-            raw = _encode(
-                request.spec,
-                self.scenario.base_url,
-                self.scenario.client.keep_alive,
-                self.rows.next(),
-            )[0]
+            raw = self._render(request)
         client = self.client
         sent = self.now_ns()
-        status, error, received = 0, None, 0
         try:
             conn = await client.request(
-                request.pool,
-                raw,
-                head=request.head,
-                want_headers=self.follow,
-                want_body=request.want_body,
+                request.pool, raw, request.head, self.follow, request.want_body
             )
         except RequestFailed as exc:
-            error = exc.error
+            self._record_error(request, intended_ns, sent, exc.error, len(raw), 0)
+            return
         except asyncio.CancelledError:
             # Cut off at the hard stop: a timeout whose latency is at least this long.
-            self.recorder.record(
-                Sample(
-                    request.spec.name, intended_ns, sent, self.now_ns(), 0, _TIMEOUT, len(raw), 0
-                )
-            )
+            self._record_error(request, intended_ns, sent, _TIMEOUT, len(raw), 0)
             raise
+        reader = conn.reader
+        status = reader.status
+        received = conn.bytes_in - conn.start_bytes
+        client.release(request.pool, conn)
+        if self.follow and status in _REDIRECTS:
+            try:
+                reader, received = await self._follow(request, reader, received)
+            except RequestFailed as exc:
+                self._record_error(request, intended_ns, sent, exc.error, len(raw), received)
+                return
+            status = reader.status
+        if request.plain:
+            error = None if status < 400 else (_5XX if status >= 500 else _4XX)
         else:
-            reader = conn.reader
-            status, received = reader.status, conn.bytes_in - conn.start_bytes
-            if self.follow and status in _REDIRECTS:
-                client.release(request.pool, conn)
-                try:
-                    conn, received = await self._follow(request, conn, received)
-                except RequestFailed as exc:
-                    error = exc.error
-                    self._record_error(request, intended_ns, sent, error, len(raw), received)
-                    return
-                reader = conn.reader
-                status = reader.status
-            error = self._judge(
-                request, status, reader.body if request.want_body else b"", reader.body_too_large
-            )
-            client.release(request.pool, conn)
+            body = reader.body if request.want_body else b""
+            error = self._judge(request, status, body, reader.body_too_large)
         self.recorder.record(
             Sample(
-                request.spec.name,
-                intended_ns,
-                sent,
-                self.now_ns(),
-                status,
-                error,
-                len(raw),
-                received,
+                request.name, intended_ns, sent, self.now_ns(), status, error, len(raw), received
             )
         )
+
+    def _render(self, request: Prepared) -> bytes:
+        assert self.rows is not None
+        client = self.scenario.client
+        return _encode(request.spec, self.scenario.base_url, client.keep_alive, self.rows.next())[0]
 
     def _record_error(
         self,
@@ -174,36 +164,31 @@ class RequestIterations:
         received: int,
     ) -> None:
         self.recorder.record(
-            Sample(request.spec.name, intended, sent, self.now_ns(), 0, error, sent_bytes, received)
+            Sample(request.name, intended, sent, self.now_ns(), 0, error, sent_bytes, received)
         )
 
     async def _follow(
-        self,
-        request: Prepared,
-        conn: Connection,
-        received: int,
-    ) -> tuple[Connection, int]:
-        """Follow Location headers (303, and 301/302 after POST, turn into GET)."""
+        self, request: Prepared, reader: ResponseReader, received: int
+    ) -> tuple[ResponseReader, int]:
+        """Follow Location headers (303, and 301/302 after POST, turn into GET). Every
+        connection is released as soon as its head and body have been read."""
         method = request.spec.method
         for _ in range(self.scenario.client.max_redirects):
-            reader = conn.reader
             if reader.status not in _REDIRECTS:
-                return conn, received
+                return reader, received
             location = next((v for k, v in reader.headers if k.lower() == b"location"), None)
             if not location:
                 raise RequestFailed(ErrorClass.PROTOCOL, f"{reader.status} without Location")
             if reader.status == 303 or (reader.status in (301, 302) and method == "POST"):
                 method = "GET"
-            origin, target = split_url(
-                join_url(str(request.pool.origin), location.decode("latin-1"))
-            )
+            url = join_url(str(request.pool.origin), location.decode("latin-1"))
+            origin, target = split_url(url)
             pool = self.client.pool(origin)
             raw = encode_request(method, origin, target)
-            conn = await self.client.request(
-                pool, raw, head=method == "HEAD", want_headers=True, want_body=request.want_body
-            )
+            conn = await self.client.request(pool, raw, method == "HEAD", True, request.want_body)
             received += conn.bytes_in - conn.start_bytes
             self.client.release(pool, conn)
+            reader = conn.reader
         raise RequestFailed(ErrorClass.PROTOCOL, "too many redirects")
 
     @staticmethod

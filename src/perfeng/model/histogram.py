@@ -44,16 +44,25 @@ def record_counts(histogram: Any, counts: dict[int, int]) -> None:
     half_mag = histogram.sub_bucket_half_count_magnitude
     half = histogram.sub_bucket_half_count
     shift = unit + half_mag + 1
+    low, high = min(counts), max(counts)
+    if low < LOWEST_US or high > HIGHEST_US:
+        counts = _clamped(counts)
     total = 0
     for value, count in counts.items():
-        value = min(max(value, LOWEST_US), HIGHEST_US)
         bucket = (value | mask).bit_length() - shift
         array[((bucket + 1) << half_mag) + (value >> (bucket + unit)) - half] += count
         total += count
     histogram.total_count += total
-    low, high = min(counts), max(counts)
     histogram.min_value = min(histogram.min_value, max(low, LOWEST_US))
     histogram.max_value = max(histogram.max_value, min(high, HIGHEST_US))
+
+
+def _clamped(counts: dict[int, int]) -> dict[int, int]:
+    clamped: dict[int, int] = {}
+    for value, count in counts.items():
+        value = min(max(value, LOWEST_US), HIGHEST_US)
+        clamped[value] = clamped.get(value, 0) + count
+    return clamped
 
 
 def encode(histogram: Any) -> str:

@@ -100,32 +100,32 @@ class Recorder:
         self._slice_dropped = 0
 
     def record(self, sample: Sample) -> None:
-        """Hot path: one call per request."""
-        done = sample.done_ns
+        """Hot path: one call per request (written for speed: locals, one tuple unpack)."""
+        name, intended, sent, done, status, error, bytes_sent, bytes_received = sample
         if done >= self._slice_end:
             self.roll(done)
-        stats = self.names.get(sample.name)
+        stats = self.names.get(name)
         if stats is None:
-            stats = self.names[sample.name] = NameStats()
+            stats = self.names[name] = NameStats()
         stats.requests += 1
-        stats.bytes_sent += sample.bytes_sent
-        stats.bytes_received += sample.bytes_received
+        stats.bytes_sent += bytes_sent
+        stats.bytes_received += bytes_received
         self.requests += 1
         self._slice_requests += 1
-        error = sample.error
         if error is not None:
             stats.errors += 1
             self.errors += 1
             self._slice_errors += 1
-            stats.errors_by_class[error] = stats.errors_by_class.get(error, 0) + 1
-            if sample.status == 0 and error != _TIMEOUT:
+            by_class = stats.errors_by_class
+            by_class[error] = by_class.get(error, 0) + 1
+            if status == 0 and error != _TIMEOUT:
                 return  # no response and no wait worth recording: refused, reset, ...
-        latency_us = (done - sample.intended_ns) // 1000
+        latency_us = (done - intended) // 1000
         pending = stats.pending_latency
         pending[latency_us] = pending.get(latency_us, 0) + 1
         counts = self._slice_counts
         counts[latency_us] = counts.get(latency_us, 0) + 1
-        service_us = (done - sample.sent_ns) // 1000
+        service_us = (done - sent) // 1000
         pending = stats.pending_service
         pending[service_us] = pending.get(service_us, 0) + 1
         if len(counts) > _FLUSH_AT:

@@ -40,7 +40,7 @@ class Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[None] | None = None
         self.closed = False
         self.bytes_in = 0
-        self.deadline_ns = 0  # total deadline of the request in flight
+        self.sent_ns = 0  # when the request in flight was sent
         self.idle_since_ns = 0  # when bytes last arrived (or the request was sent)
         self.last_seen_bytes = -1  # the sweeper's view of bytes_in
         self.start_bytes = 0  # bytes_in when the request in flight was sent
@@ -150,6 +150,7 @@ class Pool:
                 ErrorClass.CONNECT, f"cannot connect to {self.origin}: {exc.strerror or exc}"
             ) from None
         client.connections_opened += 1
+        client.connections.add(conn)
         return conn
 
     async def _resolve(self) -> None:
@@ -188,7 +189,7 @@ class Client:
         self.max_body = max_body
         self.ssl_context = _ssl_context(insecure)
         self.pools: dict[Origin, Pool] = {}
-        self.busy: set[Connection] = set()
+        self.connections: set[Connection] = set()  # every open one, for the sweeper
         self.connections_opened = 0
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -205,7 +206,6 @@ class Client:
         self,
         pool: Pool,
         data: bytes,
-        *,
         head: bool = False,
         want_headers: bool = False,
         want_body: bool = False,
@@ -217,13 +217,11 @@ class Client:
             conn = idle.pop() if idle else None
         if conn is None:
             conn = await pool.connect(want_headers=want_headers, want_body=want_body)
-        conn.reader.begin(head=head, want_headers=want_headers, want_body=want_body)
+        conn.reader.begin(head, want_headers, want_body)
         waiter = conn.waiter = self.loop.create_future()
-        now = self.now_ns()
-        conn.deadline_ns = now + self.total_timeout_ns
-        conn.idle_since_ns = now
-        conn.last_seen_bytes = conn.start_bytes = conn.bytes_in
-        self.busy.add(conn)
+        conn.sent_ns = self.now_ns()
+        conn.start_bytes = conn.bytes_in
+        conn.last_seen_bytes = -1  # the sweeper starts the read timeout when it first looks
         try:
             conn.transport.write(data)  # type: ignore[union-attr]
             await waiter
@@ -231,7 +229,6 @@ class Client:
             conn.close()
             raise
         finally:
-            self.busy.discard(conn)
             conn.waiter = None
         return conn
 
@@ -248,8 +245,13 @@ class Client:
 
     def expire(self, now: int) -> None:
         """Fail requests past their total deadline or silent for longer than the read timeout."""
-        for conn in list(self.busy):
-            if now >= conn.deadline_ns:
+        connections = self.connections
+        for conn in list(connections):
+            if conn.closed:
+                connections.discard(conn)
+            elif conn.waiter is None:
+                continue
+            elif now - conn.sent_ns >= self.total_timeout_ns:
                 conn.fail(ErrorClass.TIMEOUT, "total timeout")
             elif conn.bytes_in != conn.last_seen_bytes:
                 conn.last_seen_bytes, conn.idle_since_ns = conn.bytes_in, now
@@ -261,7 +263,7 @@ class Client:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
-        for conn in list(self.busy):
+        for conn in list(self.connections):
             conn.close()
         for pool in self.pools.values():
             for conn in pool.idle:

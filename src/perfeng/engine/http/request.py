@@ -32,6 +32,8 @@ class Origin:
 
 def split_url(url: str) -> tuple[Origin, str]:
     """``'http://h:8080/a?b'`` -> (Origin('http', 'h', 8080), '/a?b'); UsageError when invalid."""
+    if any(ord(c) <= 32 or ord(c) == 127 for c in url):
+        raise UsageError(f"invalid URL {url!r}: spaces and control characters must be %-encoded")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -43,6 +45,8 @@ def split_url(url: str) -> tuple[Origin, str]:
         raise UsageError(f"invalid URL {url!r}: no host")
     if port is None:
         port = 443 if parts.scheme == "https" else 80
+    if not 1 <= port <= 65535:
+        raise UsageError(f"invalid URL {url!r}: port must be between 1 and 65535")
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
@@ -50,7 +54,7 @@ def split_url(url: str) -> tuple[Origin, str]:
 
 
 def join_url(base_url: str, url: str) -> str:
-    if url.startswith(("http://", "https://")):
+    if url[:8].lower().startswith(("http://", "https://")):
         return url
     return base_url.rstrip("/") + (url if url.startswith("/") else "/" + url)
 
