@@ -117,7 +117,7 @@ class RequestIterations:
         client = self.client
         sent = self.now_ns()
         try:
-            conn = await client.request(
+            conn = await client.send(
                 request.pool, raw, request.head, self.follow, request.want_body
             )
         except RequestFailed as exc:

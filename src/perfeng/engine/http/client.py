@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from perfeng.engine.http.parser import COMPLETE, IncompleteResponse, ProtocolError, ResponseReader
@@ -37,7 +37,7 @@ class Connection(asyncio.Protocol):
     def __init__(self, reader: ResponseReader) -> None:
         self.reader = reader
         self.transport: asyncio.Transport | None = None
-        self.waiter: asyncio.Future[None] | None = None
+        self.waiter: asyncio.Future[Connection] | None = None
         self.closed = False
         self.bytes_in = 0
         self.sent_ns = 0  # when the request in flight was sent
@@ -57,8 +57,10 @@ class Connection(asyncio.Protocol):
             return
         if done == COMPLETE:
             waiter = self.waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
+            if waiter is not None:
+                self.waiter = None
+                if not waiter.done():
+                    waiter.set_result(self)
 
     def eof_received(self) -> bool | None:
         self._ended(None)
@@ -69,7 +71,7 @@ class Connection(asyncio.Protocol):
 
     def _ended(self, exc: Exception | None) -> None:
         self.closed = True
-        waiter = self.waiter
+        waiter, self.waiter = self.waiter, None
         if waiter is None or waiter.done():
             return
         if exc is None:
@@ -78,13 +80,13 @@ class Connection(asyncio.Protocol):
             except IncompleteResponse as inc:
                 waiter.set_exception(RequestFailed(ErrorClass.RESET, str(inc)))
                 return
-            waiter.set_result(None)
+            waiter.set_result(self)
             return
         waiter.set_exception(_classify_transport_error(exc))
 
     def fail(self, error: ErrorClass, message: str) -> None:
         """End the request in flight with an error and drop the connection."""
-        waiter = self.waiter
+        waiter, self.waiter = self.waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_exception(RequestFailed(error, message))
         self.close()
@@ -202,6 +204,24 @@ class Client:
     def start(self) -> None:
         self._sweeper = self.loop.create_task(self._sweep())
 
+    def send(
+        self,
+        pool: Pool,
+        data: bytes,
+        head: bool = False,
+        want_headers: bool = False,
+        want_body: bool = False,
+    ) -> Awaitable[Connection]:
+        """Send ``data`` on an idle connection (or a new one); await the result for the
+        connection with the whole response read. The caller releases it. A plain future
+        rather than a coroutine, when a connection is idle: one frame less per request."""
+        idle = pool.idle
+        while idle:
+            conn = idle.pop()
+            if not conn.closed:
+                return self._send_on(conn, data, head, want_headers, want_body)
+        return self._connect_and_send(pool, data, head, want_headers, want_body)
+
     async def request(
         self,
         pool: Pool,
@@ -210,27 +230,25 @@ class Client:
         want_headers: bool = False,
         want_body: bool = False,
     ) -> Connection:
-        """Send ``data`` and wait for the whole response; the caller releases the connection."""
-        idle = pool.idle
-        conn = idle.pop() if idle else None
-        while conn is not None and conn.closed:
-            conn = idle.pop() if idle else None
-        if conn is None:
-            conn = await pool.connect(want_headers=want_headers, want_body=want_body)
+        return await self.send(pool, data, head, want_headers, want_body)
+
+    def _send_on(
+        self, conn: Connection, data: bytes, head: bool, want_headers: bool, want_body: bool
+    ) -> asyncio.Future[Connection]:
         conn.reader.begin(head, want_headers, want_body)
-        waiter = conn.waiter = self.loop.create_future()
+        waiter: asyncio.Future[Connection] = self.loop.create_future()
+        conn.waiter = waiter
         conn.sent_ns = self.now_ns()
         conn.start_bytes = conn.bytes_in
         conn.last_seen_bytes = -1  # the sweeper starts the read timeout when it first looks
-        try:
-            conn.transport.write(data)  # type: ignore[union-attr]
-            await waiter
-        except BaseException:
-            conn.close()
-            raise
-        finally:
-            conn.waiter = None
-        return conn
+        conn.transport.write(data)  # type: ignore[union-attr]
+        return waiter
+
+    async def _connect_and_send(
+        self, pool: Pool, data: bytes, head: bool, want_headers: bool, want_body: bool
+    ) -> Connection:
+        conn = await pool.connect(want_headers=want_headers, want_body=want_body)
+        return await self._send_on(conn, data, head, want_headers, want_body)
 
     def release(self, pool: Pool, conn: Connection) -> None:
         if conn.reusable:
@@ -249,7 +267,7 @@ class Client:
         for conn in list(connections):
             if conn.closed:
                 connections.discard(conn)
-            elif conn.waiter is None:
+            elif conn.waiter is None or conn.waiter.done():
                 continue
             elif now - conn.sent_ns >= self.total_timeout_ns:
                 conn.fail(ErrorClass.TIMEOUT, "total timeout")

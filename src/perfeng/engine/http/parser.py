@@ -239,8 +239,10 @@ class _Callbacks:
 
 
 def _status_of(head: bytes) -> int:
-    parts = head.split(b" ", 2)
-    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+    """The status code of a head's status line (``HTTP/1.1 200`` with or without a reason)."""
+    line = head.split(b"\r\n", 1)[0]
+    parts = line.split(b" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].strip().isdigit() else 0
 
 
 def _describe(exc: Exception) -> str:
