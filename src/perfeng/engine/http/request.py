@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from perfeng.errors import UsageError
 
@@ -50,6 +50,8 @@ def split_url(url: str) -> tuple[Origin, str]:
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
+    if not target.isascii():  # as browsers do: UTF-8, percent-encoded
+        target = quote(target, safe="/?:@!$&'()*+,;=%-._~[]")
     return Origin(parts.scheme, parts.hostname, port), target
 
 
