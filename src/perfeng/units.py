@@ -5,6 +5,7 @@ Every parser raises ``UsageError`` with a one-line message naming the bad text.
 
 from __future__ import annotations
 
+import math
 import re
 
 from perfeng.errors import UsageError
@@ -24,7 +25,10 @@ def parse_duration_ns(text: str, *, default_unit: str = "s") -> int:
     if not match:
         raise UsageError(f"invalid duration {text!r}: use a number with ms, s, m or h (e.g. 30s)")
     value, unit = float(match.group(1)), match.group(2) or default_unit
-    return round(value * NS_PER_UNIT[unit])
+    ns = value * NS_PER_UNIT[unit]
+    if not math.isfinite(ns) or ns > 10**18:
+        raise UsageError(f"invalid duration {text!r}: too large")
+    return round(ns)
 
 
 def parse_duration_s(text: str) -> float:
@@ -36,7 +40,10 @@ def parse_rate(text: str) -> float:
     match = _RATE.match(text.strip())
     if not match:
         raise UsageError(f"invalid rate {text!r}: use e.g. 500, 500/s or 30000/m")
-    return float(match.group(1)) / _RATE_DIVISOR[match.group(2) or "s"]
+    rate = float(match.group(1)) / _RATE_DIVISOR[match.group(2) or "s"]
+    if not math.isfinite(rate):
+        raise UsageError(f"invalid rate {text!r}: too large")
+    return rate
 
 
 def parse_positive_int(text: str, what: str) -> int:
@@ -50,12 +57,12 @@ def parse_positive_int(text: str, what: str) -> int:
 
 
 def format_duration_ns(ns: float) -> str:
-    """A short human form: 850us, 12.3ms, 4.20s, 2m05s."""
-    if ns < 1_000_000:
+    """A short human form: 850us, 12.3ms, 4.20s, 2m05s (rounding never leaves its unit)."""
+    if round(ns / 1_000) < 1_000:
         return f"{ns / 1_000:.0f}us"
-    if ns < 1_000_000_000:
+    if float(f"{ns / 1_000_000:.3g}") < 1_000:
         return f"{ns / 1_000_000:.3g}ms"
-    if ns < 60 * 10**9:
+    if round(ns / 1e9, 2) < 60:
         return f"{ns / 1e9:.2f}s"
     minutes, seconds = divmod(round(ns / 1e9), 60)
     return f"{minutes}m{seconds:02d}s"

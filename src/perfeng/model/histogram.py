@@ -47,14 +47,15 @@ def record_counts(histogram: Any, counts: dict[int, int]) -> None:
     low, high = min(counts), max(counts)
     if low < LOWEST_US or high > HIGHEST_US:
         counts = _clamped(counts)
+        low, high = min(counts), max(counts)
     total = 0
     for value, count in counts.items():
         bucket = (value | mask).bit_length() - shift
         array[((bucket + 1) << half_mag) + (value >> (bucket + unit)) - half] += count
         total += count
     histogram.total_count += total
-    histogram.min_value = min(histogram.min_value, max(low, LOWEST_US))
-    histogram.max_value = max(histogram.max_value, min(high, HIGHEST_US))
+    histogram.min_value = min(histogram.min_value, low)
+    histogram.max_value = max(histogram.max_value, high)
 
 
 def _clamped(counts: dict[int, int]) -> dict[int, int]:

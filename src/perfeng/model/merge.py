@@ -60,7 +60,7 @@ def merge_totals(parts: list[Totals]) -> Totals:
         _add_names(names, part.names)
         for interval in part.intervals:
             shifted = Interval(
-                **{**interval.__dict__, "elapsed_s": round(interval.time - start, 6)}
+                **{**interval.__dict__, "elapsed_s": round(max(interval.time, start) - start, 6)}
             )
             known = by_time.get(interval.time)
             by_time[interval.time] = shifted if known is None else _add_interval(known, shifted)

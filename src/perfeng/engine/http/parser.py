@@ -117,9 +117,11 @@ class ResponseReader:
     def _keep_head(self, data: bytes) -> None:
         """Keep the first bytes of the response, to read its head if the peer closes early;
         stop once the head is known to be in (past 64 KiB) so big bodies are not held."""
+        before = self._head_size
         self._head_bytes.append(data)
         self._head_size += len(data)
-        if self._head_size >= _HEAD_SOON and (
+        # Look for the end of the head once per 64 KiB, not per chunk (that would be quadratic).
+        if self._head_size // _HEAD_SOON > before // _HEAD_SOON and (
             self._head() is not None or self._head_size >= _HEAD_KEEP
         ):
             self._head_size = _HEAD_KEEP

@@ -43,6 +43,12 @@ def split_url(url: str) -> tuple[Origin, str]:
         raise UsageError(f"invalid URL {url!r}: only http:// and https:// are supported")
     if not parts.hostname:
         raise UsageError(f"invalid URL {url!r}: no host")
+    host = parts.hostname
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise UsageError(f"invalid URL {url!r}: the host name cannot be encoded") from None
     if port is None:
         port = 443 if parts.scheme == "https" else 80
     if not 1 <= port <= 65535:
@@ -52,7 +58,7 @@ def split_url(url: str) -> tuple[Origin, str]:
         target += "?" + parts.query
     if not target.isascii():  # as browsers do: UTF-8, percent-encoded
         target = quote(target, safe="/?:@!$&'()*+,;=%-._~[]")
-    return Origin(parts.scheme, parts.hostname, port), target
+    return Origin(parts.scheme, host, port), target
 
 
 def join_url(base_url: str, url: str) -> str:

@@ -7,6 +7,7 @@ time, closed ones a target number of users over time.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -73,9 +74,37 @@ class WorkloadConfig(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
+MAX_DURATION_S = 30 * 24 * 3600.0  # a month: anything longer is a typo
+
+
 def require(condition: bool, message: str) -> None:
     if not condition:
         raise UsageError(message)
+
+
+def require_duration(name: str, duration_s: float, what: str = "duration must be") -> None:
+    require(
+        math.isfinite(duration_s) and 0 < duration_s <= MAX_DURATION_S,
+        f"{name}: {what} above 0 and at most 30 days, got {duration_s:g}s",
+    )
+
+
+def require_in_range(name: str, what: str, value: float, high: float) -> None:
+    require(
+        not (what.startswith("start") and value < 0),
+        f"{name}: {what} must not be negative, got {value:g}",
+    )
+    require(
+        0 <= value and math.isfinite(value) and value <= high,
+        f"{name}: {what} {value:g} is out of range (0 to {high:,.0f})",
+    )
+
+
+def expected_arrivals(stages: tuple[Stage, ...]) -> int:
+    """Arrival k is due when the rate's integral reaches k (k = 0, 1, ...), so a plan whose
+    integral is A sends ceil(A) arrivals (see engine/schedule.py)."""
+    total = area(stages)
+    return max(math.ceil(total - 1e-9), 0)
 
 
 def parse_stages(text: str, what: str) -> tuple[tuple[float, float], ...]:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from perfeng.engine.workloads.base import Plan, Stage, require
+from perfeng.engine.workloads.base import (
+    Plan,
+    Stage,
+    expected_arrivals,
+    require,
+    require_duration,
+)
 
 TYPE = "constant-rate"
 
@@ -20,8 +26,8 @@ class ConstantRate:
 
     def __post_init__(self) -> None:
         require(self.rate > 0, f"{self.name}: rate must be above 0, got {self.rate:g}")
-        require(self.duration_s > 0, f"{self.name}: duration must be above 0")
         require(self.rate <= 1e6, f"{self.name}: rate {self.rate:g}/s is above 1,000,000/s")
+        require_duration(self.name, self.duration_s)
         require(
             self.max_in_flight is None or self.max_in_flight >= 1,
             f"{self.name}: max-in-flight must be at least 1",
@@ -29,7 +35,7 @@ class ConstantRate:
 
     def plan(self) -> Plan:
         stage = Stage(self.duration_s, self.rate, self.rate)
-        return Plan("open", "req/s", (stage,), round(self.rate * self.duration_s))
+        return Plan("open", "req/s", (stage,), expected_arrivals((stage,)))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from perfeng.engine.workloads.base import Plan, area, ramp_stages, require
+from perfeng.engine.workloads.base import (
+    Plan,
+    expected_arrivals,
+    ramp_stages,
+    require,
+    require_duration,
+    require_in_range,
+)
 
 TYPE = "ramping-rate"
 
@@ -20,10 +27,15 @@ class RampingRate:
 
     def __post_init__(self) -> None:
         require(len(self.stages) > 0, f"{self.name}: at least one stage is needed")
-        require(self.start_rate >= 0, f"{self.name}: start rate must not be negative")
+        require_in_range(self.name, "start rate", self.start_rate, 1e6)
+        require(
+            self.max_in_flight is None or self.max_in_flight >= 1,
+            f"{self.name}: max-in-flight must be at least 1",
+        )
         for duration, target in self.stages:
-            require(duration > 0, f"{self.name}: every stage needs a duration above 0")
-            require(0 <= target <= 1e6, f"{self.name}: stage rate {target:g} is out of range")
+            require_duration(self.name, duration, "every stage needs a duration")
+            require_in_range(self.name, "stage rate", target, 1e6)
+        require_duration(self.name, sum(d for d, _ in self.stages))
         require(
             any(t > 0 for _, t in self.stages) or self.start_rate > 0,
             f"{self.name}: every stage has rate 0, nothing would be sent",
@@ -31,7 +43,7 @@ class RampingRate:
 
     def plan(self) -> Plan:
         stages = ramp_stages(self.start_rate, self.stages)
-        return Plan("open", "req/s", stages, round(area(stages)))
+        return Plan("open", "req/s", stages, expected_arrivals(stages))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from perfeng.engine.workloads.base import Plan, ramp_stages, require
+from perfeng.engine.workloads.base import (
+    Plan,
+    ramp_stages,
+    require,
+    require_duration,
+    require_in_range,
+)
 
 TYPE = "ramping-users"
 
@@ -19,11 +25,16 @@ class RampingUsers:
 
     def __post_init__(self) -> None:
         require(len(self.stages) > 0, f"{self.name}: at least one stage is needed")
-        require(self.start_users >= 0, f"{self.name}: start users must not be negative")
+        require_in_range(self.name, "start users", self.start_users, 100_000)
+        require(
+            self.start_users == int(self.start_users),
+            f"{self.name}: users must be whole, got {self.start_users:g}",
+        )
         for duration, target in self.stages:
-            require(duration > 0, f"{self.name}: every stage needs a duration above 0")
-            require(0 <= target <= 100_000, f"{self.name}: stage users {target:g} out of range")
+            require_duration(self.name, duration, "every stage needs a duration")
+            require_in_range(self.name, "stage users", target, 100_000)
             require(target == int(target), f"{self.name}: users must be whole, got {target:g}")
+        require_duration(self.name, sum(d for d, _ in self.stages))
         require(
             any(t > 0 for _, t in self.stages) or self.start_users > 0,
             f"{self.name}: every stage has 0 users, nothing would be sent",

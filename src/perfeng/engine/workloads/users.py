@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from perfeng.engine.workloads.base import Plan, Stage, require
+from perfeng.engine.workloads.base import Plan, Stage, require, require_duration
 
 TYPE = "users"
 
@@ -20,7 +20,7 @@ class Users:
     def __post_init__(self) -> None:
         require(self.users >= 1, f"{self.name}: users must be at least 1, got {self.users}")
         require(self.users <= 100_000, f"{self.name}: {self.users} users is above 100,000")
-        require(self.duration_s > 0, f"{self.name}: duration must be above 0")
+        require_duration(self.name, self.duration_s)
 
     def plan(self) -> Plan:
         return Plan("closed", "users", (Stage(self.duration_s, self.users, self.users),), None)
