@@ -95,7 +95,7 @@ def require_in_range(name: str, what: str, value: float, high: float) -> None:
         f"{name}: {what} must not be negative, got {value:g}",
     )
     require(
-        0 <= value and math.isfinite(value) and value <= high,
+        math.isfinite(value) and 0 <= value <= high,
         f"{name}: {what} {value:g} is out of range (0 to {high:,.0f})",
     )
 
