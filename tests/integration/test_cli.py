@@ -230,6 +230,20 @@ def test_a_signal_stops_the_run_and_keeps_the_result(
     assert document["summary"]["requests"] > 20
 
 
+def test_a_killed_run_leaves_its_last_checkpoint(fast: FastServer, tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    proc = _start(["load", fast.url + "/", "--rate", "50", "--duration", "60s", "--out", str(out)])
+    deadline = time.monotonic() + 20
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.kill()
+    proc.communicate(timeout=10)
+    document = json.loads(out.read_text())
+    assert document["partial"] is True
+    assert document["summary"]["requests"] >= 400
+    assert len(document["summary"]["timeseries"]) >= 9
+
+
 def test_a_second_sigint_skips_the_grace_period(tmp_path: Path) -> None:
     with serve_in_thread(BrokenServer()) as broken:
         out = tmp_path / "run.json"

@@ -11,6 +11,8 @@ from typing import Any
 
 from perfeng.errors import ExitCode, UsageError
 
+CHECKPOINT_EVERY_S = 10  # with --out, the partial result is rewritten this often
+
 
 def _flags(args: argparse.Namespace) -> Any:
     from perfeng.scenario.quick import LoadFlags
@@ -125,19 +127,32 @@ def _execute(
     clock = MonotonicClock()
     show = not (args.quiet or args.json)
     live = LiveProgress(sys.stderr, enabled=show)
+    cache: dict[int, dict[str, Any]] = {}
+    engine: Any = None
+
+    def progress(update: Any) -> None:
+        live.update(update)
+        if args.out and int(update.elapsed_s) % CHECKPOINT_EVERY_S == 0 and update.elapsed_s > 1:
+            # Partial results as the run goes: even a killed run leaves what it measured.
+            partial = _document(scenario, thresholds, engine, engine.snapshot(), cache)
+            _write_result(args.out, partial)
+
     options = RunOptions(
         grace_s=grace,
         seed=args.seed,
-        on_progress=live.update,
+        on_progress=progress,
         should_abort=_abort_check(thresholds),
     )
     engine = Engine(scenario, clock, options)
-    wall_start = clock.wall_s()
     with live:
         measurements = _run_loop(engine)
-    return _document(
-        args, scenario, thresholds, engine, measurements, wall_start
-    ), engine.stop_reason
+    return _document(scenario, thresholds, engine, measurements, cache), engine.stop_reason
+
+
+def _write_result(path: str, document: dict[str, Any]) -> None:
+    from perfeng.cli.output import write_json
+
+    write_json(path, document)
 
 
 def _run_loop(engine: Any) -> Any:
@@ -181,19 +196,16 @@ def _abort_check(thresholds: Any) -> Any:
 
 
 def _document(
-    args: argparse.Namespace,
     scenario: Any,
     thresholds: Any,
     engine: Any,
     measurements: Any,
-    wall_start: float,
+    cache: dict[int, dict[str, Any]],
 ) -> dict[str, Any]:
     from perfeng.cli.metadata import collect
     from perfeng.gates import evaluate_all
-    from perfeng.model.result import build_document, summarize, totals_of
+    from perfeng.model.result import build_document
 
-    summary = summarize(totals_of(measurements))
-    verdicts = [v.to_dict() for v in evaluate_all(thresholds, summary)]
     workloads = [{**w.to_dict(), "plan": w.plan().to_dict()} for w in scenario.workloads]
     models = {w["plan"]["model"] for w in workloads}
     notes = []
@@ -202,18 +214,23 @@ def _document(
             "closed model: latency equals service time (each user waits for its "
             "response before the next request)"
         )
-    return build_document(
+    document = build_document(
         metadata=collect(measurements.wall_start_s, measurements.wall_end_s, sys.argv[1:]),
         workloads=workloads,
         measurements=measurements,
-        thresholds=verdicts,
+        thresholds=[],
+        cache=cache,
         extra={
             "scenario": scenario.describe(),
             "model": "/".join(sorted(models)),
             "notes": notes,
             "interrupted": engine.stop_reason,
+            "partial": bool(measurements.generator.get("partial")),
         },
     )
+    summary = document["summary"]
+    summary["thresholds"] = [v.to_dict() for v in evaluate_all(thresholds, summary)]
+    return document
 
 
 def _finish(args: argparse.Namespace, document: dict[str, Any], stop_reason: str | None) -> int:

@@ -81,6 +81,14 @@ class Engine:
     def duration_s(self) -> float:
         return max(p.duration_s for p in self.plans)
 
+    def snapshot(self) -> Measurements | None:
+        """What has been measured so far (None before the run starts)."""
+        ctx = self._ctx
+        if ctx is None:
+            return None
+        generator = {**ctx.health.report(), "stop_reason": self.stop_reason, "partial": True}
+        return ctx.recorder.snapshot(self.clock.now_ns(), self.clock.wall_s(), generator)
+
     def request_stop(self, reason: str) -> None:
         """First call: graceful stop. Second call: stop at once."""
         self._stop_requests += 1

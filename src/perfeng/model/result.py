@@ -88,8 +88,20 @@ def _interval_entry(interval: Interval) -> dict[str, Any]:
     }
 
 
-def summarize(totals: Totals) -> dict[str, Any]:
-    """The ``summary`` section (without ``thresholds``, which the gates add)."""
+def _cached_entry(interval: Interval, cache: dict[int, dict[str, Any]] | None) -> dict[str, Any]:
+    if cache is None:
+        return _interval_entry(interval)
+    entry = cache.get(id(interval))
+    if entry is None or entry["time"] != interval.time:
+        entry = cache[id(interval)] = _interval_entry(interval)
+    return entry
+
+
+def summarize(totals: Totals, cache: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The ``summary`` section (without ``thresholds``, which the gates add).
+
+    ``cache`` keeps the time-series entries of intervals already rendered (they never change),
+    so repeated checkpoints of a long run cost only the new seconds."""
     seconds = max(totals.end_s - totals.start_s, 0.0)
     names = totals.names
     latency = hdr.merged([s.latency for s in names.values()])
@@ -106,7 +118,7 @@ def summarize(totals: Totals) -> dict[str, Any]:
         "service_time_ms": hdr.stats_ms(service),
         "by_name": {name: _name_summary(names[name], seconds) for name in sorted(names)},
         "errors_by_class": _errors_by_class(names),
-        "timeseries": [_interval_entry(i) for i in totals.intervals],
+        "timeseries": [_cached_entry(i, cache) for i in totals.intervals],
         "thresholds": [],
         "histograms": {
             "unit": "us",
@@ -129,9 +141,10 @@ def build_document(
     measurements: Measurements,
     thresholds: list[dict[str, Any]],
     extra: dict[str, Any] | None = None,
+    cache: dict[int, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     totals = totals_of(measurements)
-    summary = summarize(totals)
+    summary = summarize(totals, cache)
     summary["thresholds"] = thresholds
     transfer = {
         "bytes_sent": sum(s.bytes_sent for s in totals.names.values()),
