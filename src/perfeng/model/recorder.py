@@ -183,22 +183,18 @@ class Recorder:
     def snapshot(self, now_ns: int, wall_now_s: float, generator: dict[str, Any]) -> Measurements:
         """What was measured up to the last closed slice, for a checkpoint; the run goes on."""
         self._flush()
-        return Measurements(
-            start_ns=self.start_ns,
-            end_ns=now_ns,
-            wall_start_s=self.wall_start_s,
-            wall_end_s=wall_now_s,
-            names=self.names,
-            intervals=tuple(self.intervals),
-            dropped=self.dropped,
-            generator=generator,
-        )
+        return self._measurements(now_ns, wall_now_s, generator)
 
     def finish(self, end_ns: int, wall_end_s: float, generator: dict[str, Any]) -> Measurements:
         self.roll(end_ns)
         if end_ns > self._slice_start:
             self._close_slice(end_ns)
         self._flush()
+        return self._measurements(end_ns, wall_end_s, generator)
+
+    def _measurements(
+        self, end_ns: int, wall_end_s: float, generator: dict[str, Any]
+    ) -> Measurements:
         return Measurements(
             start_ns=self.start_ns,
             end_ns=end_ns,
