@@ -13,7 +13,7 @@ from perfeng.engine.http.client import Client, Pool, RequestFailed
 from perfeng.engine.http.parser import ResponseReader
 from perfeng.engine.http.request import encode_request, join_url, split_url
 from perfeng.model.recorder import Recorder
-from perfeng.model.sample import ErrorClass, Sample
+from perfeng.model.sample import ErrorClass, Sample, sample_maker
 from perfeng.scenario.data import RowPicker
 from perfeng.scenario.model import Check, RequestSpec, Scenario, render
 
@@ -21,6 +21,7 @@ _4XX, _5XX = ErrorClass.HTTP_4XX.value, ErrorClass.HTTP_5XX.value
 _CHECK = ErrorClass.CHECK_FAILED.value
 _PROTOCOL = ErrorClass.PROTOCOL.value
 _TIMEOUT = ErrorClass.TIMEOUT.value
+_SAMPLE = sample_maker()
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 

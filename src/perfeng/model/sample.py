@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
+from functools import partial
 from typing import NamedTuple
 
 
@@ -39,3 +41,9 @@ class Sample(NamedTuple):
     error: str | None  # an ErrorClass value, or None
     bytes_sent: int
     bytes_received: int
+
+
+def sample_maker() -> Callable[[tuple[str, int, int, int, int, str | None, int, int]], Sample]:
+    """``make((name, intended, sent, done, status, error, sent_bytes, received))``: builds a
+    Sample in one C call; the NamedTuple constructor is a Python function (~0.3 us more)."""
+    return partial(tuple.__new__, Sample)

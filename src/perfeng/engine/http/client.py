@@ -251,7 +251,8 @@ class Client:
         return await self._send_on(conn, data, head, want_headers, want_body)
 
     def release(self, pool: Pool, conn: Connection) -> None:
-        if conn.reusable:
+        reader = conn.reader  # Connection.reusable, inlined: this runs once per request
+        if not conn.closed and reader.keep_alive and not reader.trailing:
             pool.idle.append(conn)
         else:
             conn.close()

@@ -102,7 +102,11 @@ class ResponseReader:
             self.trailing = True
             return COMPLETE
         if self._head_size < _HEAD_KEEP:
-            self._keep_head(data)
+            if self._head_size or len(data) >= _HEAD_SOON:
+                self._keep_head(data)
+            else:  # the common case, inlined: the first chunk of a small response
+                self._head_bytes.append(data)
+                self._head_size = len(data)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -204,7 +208,8 @@ class ResponseReader:
             return
         self._headers_seen = True
         self.status = status
-        self._finish(keep_alive=self._parser.should_keep_alive())
+        self.complete = True
+        self.keep_alive = self._parser.should_keep_alive()
 
     def on_message_begin(self) -> None:
         if self.complete:  # the peer sent more than the one response we asked for
