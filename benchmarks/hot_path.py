@@ -19,7 +19,7 @@ import uvloop
 from perfeng.clock import MonotonicClock
 from perfeng.engine.http import client as client_module
 from perfeng.engine.runner import Engine, RunOptions
-from perfeng.engine.workloads import Users
+from perfeng.engine.workloads import ConstantRate, Users
 from perfeng.scenario.model import RequestSpec, Scenario
 
 RESPONSE = (
@@ -53,12 +53,16 @@ async def _fake_connect(self: Any, *, want_headers: bool, want_body: bool) -> An
     return conn
 
 
-def one_run(seconds: float) -> float:
+def one_run(seconds: float, rate: float | None = None) -> float:
     client_module.Pool.connect = _fake_connect  # type: ignore[method-assign]
     scenario = Scenario(
         base_url="http://127.0.0.1:9",
         requests=(RequestSpec(name="GET /", url="/"),),
-        workloads=(Users(users=50, duration_s=seconds),),
+        workloads=(
+            (Users(users=50, duration_s=seconds),)
+            if rate is None
+            else (ConstantRate(rate=rate, duration_s=seconds),)
+        ),
     )
     engine = Engine(scenario, MonotonicClock(), RunOptions(grace_s=1))
     loop = uvloop.new_event_loop()
@@ -76,11 +80,12 @@ def main() -> None:
         scenario_requests = one_run(float(sys.argv[-1]))
         print(f"cpu us/request {scenario_requests:.2f} requests {LAST_REQUESTS[0]}")
         return
-    costs = [one_run(2.0) for _ in range(5)]
-    print(
-        f"perfeng hot path: median {statistics.median(costs):.2f} us CPU/request "
-        f"(runs: {', '.join(f'{c:.2f}' for c in costs)})"
-    )
+    for label, rate in (("closed, 50 users", None), ("open, 5000/s", 5000.0)):
+        costs = [one_run(2.0, rate) for _ in range(5)]
+        print(
+            f"perfeng hot path, {label}: median {statistics.median(costs):.2f} us CPU/request "
+            f"(runs: {', '.join(f'{c:.2f}' for c in costs)})"
+        )
 
 
 if __name__ == "__main__":
