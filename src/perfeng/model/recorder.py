@@ -86,8 +86,6 @@ class Recorder:
         self.names: dict[str, NameStats] = {}
         self.intervals: list[Interval] = []
         self.dropped = 0
-        self.requests = 0
-        self.errors = 0
         # The first slice ends on the next whole wall-clock second so that runs on several
         # machines share slice boundaries and merge exactly.
         first_len = _NS_PER_S - round((wall_start_s % 1) * _NS_PER_S)
@@ -110,11 +108,9 @@ class Recorder:
         stats.requests += 1
         stats.bytes_sent += bytes_sent
         stats.bytes_received += bytes_received
-        self.requests += 1
         self._slice_requests += 1
         if error is not None:
             stats.errors += 1
-            self.errors += 1
             self._slice_errors += 1
             by_class = stats.errors_by_class
             by_class[error] = by_class.get(error, 0) + 1
@@ -130,6 +126,14 @@ class Recorder:
         pending[service_us] = pending.get(service_us, 0) + 1
         if len(counts) > _FLUSH_AT:
             self._flush()
+
+    @property
+    def requests(self) -> int:
+        return sum(s.requests for s in self.names.values())
+
+    @property
+    def errors(self) -> int:
+        return sum(s.errors for s in self.names.values())
 
     @property
     def next_boundary_ns(self) -> int:

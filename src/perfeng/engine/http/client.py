@@ -218,8 +218,15 @@ class Client:
         idle = pool.idle
         while idle:
             conn = idle.pop()
-            if not conn.closed:
-                return self._send_on(conn, data, head, want_headers, want_body)
+            if not conn.closed:  # _send_on, inlined: this runs once per request
+                conn.reader.begin(head, want_headers, want_body)
+                waiter: asyncio.Future[Connection] = self.loop.create_future()
+                conn.waiter = waiter
+                conn.sent_ns = self.now_ns()
+                conn.start_bytes = conn.bytes_in
+                conn.last_seen_bytes = -1
+                conn.transport.write(data)  # type: ignore[union-attr]
+                return waiter
         return self._connect_and_send(pool, data, head, want_headers, want_body)
 
     async def request(
