@@ -46,11 +46,11 @@ async def run_open(plan: Plan, ctx: Context, start_ns: int, max_in_flight: int) 
         if ctx.in_flight >= max_in_flight:
             recorder.record_dropped()
             continue
-        ctx.spawn(_arrival(ctx, due))
+        ctx.in_flight += 1  # counted now, not when the task first runs: a batch of
+        ctx.spawn(_arrival(ctx, due))  # arrivals must see each other in the check above
 
 
 async def _arrival(ctx: Context, intended_ns: int) -> None:
-    ctx.in_flight += 1
     try:
         await ctx.iterate(intended_ns)
     finally:
