@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from perfeng.engine.health import Health
 from perfeng.engine.timer import PreciseTimer
@@ -35,6 +36,8 @@ class Context:
         self.stopping = False  # no new iterations from now on
         self.in_flight = 0
         self.tasks: set[asyncio.Task[None]] = set()  # open-model iterations and closed users
+        # A closed-model user's whole loop, when the iterations offer one (plain requests).
+        self.run_user: Callable[[Any, Any], Awaitable[None]] | None = None
         self._timers: list[PreciseTimer] = []
         self._sleepers: set[asyncio.Future[None]] = set()
 

@@ -95,10 +95,20 @@ async def run_closed(plan: Plan, ctx: Context, start_ns: int) -> None:
         user.retired = True
 
 
+async def _plain_user(ctx: Context, user: _User) -> None:
+    assert ctx.run_user is not None
+    ctx.in_flight += 1  # without think time a user always has a request out
+    try:
+        await ctx.run_user(ctx, user)
+    finally:
+        ctx.in_flight -= 1
+
+
 def _adjust(ctx: Context, users: list[_User], target: int) -> None:
     while len(users) < target:
         user = _User()
-        user.task = ctx.spawn(_user_loop(ctx, user))
+        plain = ctx.run_user is not None and ctx.think.kind == "none"
+        user.task = ctx.spawn(_plain_user(ctx, user) if plain else _user_loop(ctx, user))
         users.append(user)
     while len(users) > target:
         users.pop().retired = True

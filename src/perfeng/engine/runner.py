@@ -112,6 +112,8 @@ class Engine:
         ctx = self._ctx = Context(
             loop, now_ns, recorder, health, iterate, self.scenario.think_time, rng
         )
+        if isinstance(iterate, RequestIterations) and not iterate.follow:
+            ctx.run_user = iterate.run_user
         self._stop_event = asyncio.Event()
         client.start()
         # Objects made before the run (modules, the scenario) are never garbage; freezing
