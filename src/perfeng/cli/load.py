@@ -221,7 +221,7 @@ def _document(
         thresholds=[],
         cache=cache,
         extra={
-            "scenario": scenario.describe(),
+            "scenario": _masked(scenario.describe()),
             "model": "/".join(sorted(models)),
             "notes": notes,
             "interrupted": engine.stop_reason,
@@ -231,6 +231,13 @@ def _document(
     summary = document["summary"]
     summary["thresholds"] = [v.to_dict() for v in evaluate_all(thresholds, summary)]
     return document
+
+
+def _masked(description: dict[str, Any]) -> dict[str, Any]:
+    from perfeng.cli.metadata import mask_secret
+
+    text = json.dumps(description)
+    return dict(json.loads(mask_secret(text)))
 
 
 def _finish(args: argparse.Namespace, document: dict[str, Any], stop_reason: str | None) -> int:

@@ -21,9 +21,13 @@ _SECRET_HEADER = re.compile(
 MASK = "***"
 
 
+_URL_PASSWORD = re.compile(r"(://[^/:@\s]*:)[^/@\s]*@")
+
+
 def mask_secret(text: str) -> str:
-    """Hide the value of a secret header given as 'Name: value'."""
-    return _SECRET_HEADER.sub(lambda m: m.group(1) + MASK, text)
+    """Hide the value of a secret header given as 'Name: value', and URL passwords."""
+    text = _SECRET_HEADER.sub(lambda m: m.group(1) + MASK, text)
+    return _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", text)
 
 
 def masked_argv(argv: list[str]) -> list[str]:
