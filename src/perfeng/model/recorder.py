@@ -1,16 +1,18 @@
 """In-process aggregation of samples: bounded memory however long the run.
 
-The hot path (``record``) only bumps counters and a ``value -> count`` dict per request name;
-once a second (and whenever a dict grows past ``_FLUSH_AT`` distinct values) the dicts are
-poured into HdrHistograms. Recording straight into HdrHistogram_py costs ~2.5 us a value in
-pure Python; a dict bump costs ~0.1 us, and a second of traffic has few distinct microsecond
-values, so this keeps the engine's cost per request low without losing any precision.
+The hot path (``record``) only bumps counters and a ``value -> count`` dict per request name
+(one dict in the closed model, where latency equals service time; two in the open model). When
+a dict passes ``_FLUSH_AT`` distinct values, and when a slice closes, it is poured into that
+name's slice histogram; at the end of each one-second slice, the slice histograms are added to
+the run totals and to the slice's all-names histogram with HdrHistogram's C-speed ``add``.
+Recording straight into HdrHistogram_py costs ~2.5 us a value in pure Python, so each value is
+poured once per histogram level as few times as possible, without losing any precision.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from perfeng.model import histogram as hdr
@@ -26,7 +28,7 @@ Gauges = Callable[[int], tuple[float | None, int]]  # now_ns -> (target rate, in
 
 @dataclass
 class NameStats:
-    """Running totals for one request name."""
+    """Running totals for one request name, and what the current slice has gathered."""
 
     requests: int = 0
     errors: int = 0
@@ -35,16 +37,54 @@ class NameStats:
     bytes_received: int = 0
     latency: Any = field(default_factory=hdr.new_histogram)
     service: Any = field(default_factory=hdr.new_histogram)
+    # value (us) -> count, gathered in the hot path. "same": latency equals service time (the
+    # closed model, one dict update per request); otherwise latency and service apart.
+    pending_same: dict[int, int] = field(default_factory=dict)
     pending_latency: dict[int, int] = field(default_factory=dict)
     pending_service: dict[int, int] = field(default_factory=dict)
+    # This slice's latencies, split the same way; added to the run totals (and to the
+    # slice's all-names histogram) with HdrHistogram's C-speed add when the slice closes.
+    slice_same: Any = None
+    slice_latency: Any = None
 
     def flush(self) -> None:
+        """Pour the pending values into histograms: once per distinct value and histogram."""
+        if self.pending_same:
+            if self.slice_same is None:
+                self.slice_same = hdr.new_histogram()
+            hdr.record_counts(self.slice_same, self.pending_same)
+            self.pending_same = {}
         if self.pending_latency:
-            hdr.record_counts(self.latency, self.pending_latency)
-            self.pending_latency = {}
-        if self.pending_service:
+            if self.slice_latency is None:
+                self.slice_latency = hdr.new_histogram()
+            hdr.record_counts(self.slice_latency, self.pending_latency)
             hdr.record_counts(self.service, self.pending_service)
-            self.pending_service = {}
+            self.pending_latency, self.pending_service = {}, {}
+
+    def with_open_slice(self) -> NameStats:
+        """A copy whose totals include the slice still open (after ``flush``)."""
+        if self.slice_same is None and self.slice_latency is None:
+            return self
+        parts = [h for h in (self.slice_same, self.slice_latency) if h is not None]
+        same = [self.slice_same] if self.slice_same is not None else []
+        return replace(
+            self,
+            latency=hdr.merged([self.latency, *parts]),
+            service=hdr.merged([self.service, *same]),
+            slice_same=None,
+            slice_latency=None,
+        )
+
+    def close_slice(self) -> list[Any]:
+        """Move this slice into the run totals; the slice's latency histograms."""
+        self.flush()
+        parts = [h for h in (self.slice_same, self.slice_latency) if h is not None]
+        if self.slice_same is not None:
+            self.service.add(self.slice_same)
+        for part in parts:
+            self.latency.add(part)
+        self.slice_same = self.slice_latency = None
+        return parts
 
 
 @dataclass(frozen=True)
@@ -91,8 +131,6 @@ class Recorder:
         first_len = _NS_PER_S - round((wall_start_s % 1) * _NS_PER_S)
         self._slice_start = start_ns
         self._slice_end = start_ns + (first_len or _NS_PER_S)
-        self._slice_counts: dict[int, int] = {}
-        self._slice_histogram: Any = hdr.new_histogram()
         self._slice_requests = 0
         self._slice_errors = 0
         self._slice_dropped = 0
@@ -117,15 +155,17 @@ class Recorder:
             if status == 0 and error != _TIMEOUT:
                 return  # no response and no wait worth recording: refused, reset, ...
         latency_us = (done - intended) // 1000
-        pending = stats.pending_latency
-        pending[latency_us] = pending.get(latency_us, 0) + 1
-        counts = self._slice_counts
-        counts[latency_us] = counts.get(latency_us, 0) + 1
-        service_us = (done - sent) // 1000
-        pending = stats.pending_service
-        pending[service_us] = pending.get(service_us, 0) + 1
-        if len(counts) > _FLUSH_AT:
-            self._flush()
+        if intended == sent:
+            pending = stats.pending_same
+            pending[latency_us] = pending.get(latency_us, 0) + 1
+        else:
+            pending = stats.pending_latency
+            pending[latency_us] = pending.get(latency_us, 0) + 1
+            service_us = (done - sent) // 1000
+            service = stats.pending_service
+            service[service_us] = service.get(service_us, 0) + 1
+        if len(pending) > _FLUSH_AT:
+            stats.flush()
 
     @property
     def requests(self) -> int:
@@ -151,8 +191,8 @@ class Recorder:
             self._slice_start, self._slice_end = self._slice_end, self._slice_end + _NS_PER_S
 
     def _close_slice(self, end_ns: int) -> None:
-        self._flush()
-        histogram = self._slice_histogram
+        parts = [part for stats in self.names.values() for part in stats.close_slice()]
+        histogram = parts[0] if len(parts) == 1 else hdr.merged(parts)
         target_rate, in_flight = self.gauges(end_ns)
         elapsed_ns = self._slice_start - self.start_ns
         wall = self.wall_start_s + elapsed_ns / _NS_PER_S
@@ -169,42 +209,41 @@ class Recorder:
                 latency=histogram,
             )
         )
-        self._slice_histogram = hdr.new_histogram()
         self._slice_requests = self._slice_errors = self._slice_dropped = 0
 
     def _flush(self) -> None:
-        if self._slice_counts:
-            hdr.record_counts(self._slice_histogram, self._slice_counts)
-            self._slice_counts = {}
         for stats in self.names.values():
             stats.flush()
 
     def flushed_names(self) -> dict[str, NameStats]:
-        """Totals so far with every pending value in its histogram (for live gates)."""
+        """Totals so far, the current slice included (for live gates and checkpoints)."""
         self._flush()
-        return self.names
+        return {name: stats.with_open_slice() for name, stats in self.names.items()}
 
     def snapshot(self, now_ns: int, wall_now_s: float, generator: dict[str, Any]) -> Measurements:
-        """What was measured up to the last closed slice, for a checkpoint; the run goes on."""
-        self._flush()
-        return self._measurements(now_ns, wall_now_s, generator)
+        """What was measured so far, for a checkpoint; the run goes on."""
+        return self._measurements(now_ns, wall_now_s, generator, self.flushed_names())
 
     def finish(self, end_ns: int, wall_end_s: float, generator: dict[str, Any]) -> Measurements:
         self.roll(end_ns)
         if end_ns > self._slice_start:
             self._close_slice(end_ns)
         self._flush()
-        return self._measurements(end_ns, wall_end_s, generator)
+        return self._measurements(end_ns, wall_end_s, generator, self.names)
 
     def _measurements(
-        self, end_ns: int, wall_end_s: float, generator: dict[str, Any]
+        self,
+        end_ns: int,
+        wall_end_s: float,
+        generator: dict[str, Any],
+        names: dict[str, NameStats],
     ) -> Measurements:
         return Measurements(
             start_ns=self.start_ns,
             end_ns=end_ns,
             wall_start_s=self.wall_start_s,
             wall_end_s=wall_end_s,
-            names=self.names,
+            names=names,
             intervals=tuple(self.intervals),
             dropped=self.dropped,
             generator=generator,
