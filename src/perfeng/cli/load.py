@@ -144,6 +144,9 @@ def _execute(
         should_abort=_abort_check(thresholds),
     )
     engine = Engine(scenario, clock, options)
+    from perfeng.cli.metadata import collect
+
+    collect(0.0, 0.0, sys.argv[1:])  # reads git once now, not in the middle of the load
     with live:
         measurements = _run_loop(engine)
     return _document(scenario, thresholds, engine, measurements, cache), engine.stop_reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import re
@@ -50,7 +51,9 @@ def git_commit(directory: str = ".") -> str | None:
     return commit if out.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
 
 
-def collect(start_s: float, end_s: float, argv: list[str]) -> dict[str, Any]:
+@functools.cache
+def _static(argv: tuple[str, ...]) -> dict[str, Any]:
+    """What does not change during a run (read once: git is a subprocess, so it is slow)."""
     return {
         "perfeng_version": __version__,
         "python_version": platform.python_version(),
@@ -58,13 +61,22 @@ def collect(start_s: float, end_s: float, argv: list[str]) -> dict[str, Any]:
         "host": socket.gethostname(),
         "os": f"{platform.system()} {platform.release()}",
         "cpu_count": os.cpu_count(),
+        "command_line": ["perfeng", *masked_argv(list(argv))],
+        "git_commit": git_commit(),
+    }
+
+
+def collect(start_s: float, end_s: float, argv: list[str]) -> dict[str, Any]:
+    static = _static(tuple(argv))
+    return {
+        **{k: v for k, v in static.items() if k not in ("command_line", "git_commit")},
         "start_utc": utc_iso(start_s),
         "end_utc": utc_iso(end_s),
         "start_epoch_s": round(start_s, 6),
         "end_epoch_s": round(end_s, 6),
         "duration_s": round(end_s - start_s, 3),
-        "command_line": ["perfeng", *masked_argv(argv)],
-        "git_commit": git_commit(),
+        "command_line": static["command_line"],
+        "git_commit": static["git_commit"],
         "event_loop": _event_loop_name(),
     }
 

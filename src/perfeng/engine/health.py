@@ -14,6 +14,7 @@ from perfeng.model import histogram as hdr
 
 LAG_LIMIT_MS = 1.0
 CPU_LIMIT = 0.90  # of one core
+BUSY = 0.50  # of one core: above this the event-loop lag is the generator's own doing
 
 
 class Health:
@@ -77,7 +78,13 @@ class Health:
                 f"the generator used {cpu_share:.0%} of a CPU core: it, not the target, may be "
                 "the bottleneck; these figures are not to be trusted"
             )
-        for what, p99 in (("event-loop", loop_p99), ("schedule", schedule_p99)):
+        # The loop-lag probe of an idle generator mostly measures the VM's timer jitter (seen
+        # up to 3 ms at 16 % CPU while latency matched wrk's within 0.1 ms); a busy loop's lag
+        # delays every response it reads. Arrivals' own lateness always counts.
+        lags = [("schedule", schedule_p99)]
+        if cpu_share >= BUSY:
+            lags.insert(0, ("event-loop", loop_p99))
+        for what, p99 in lags:
             if p99 is not None and p99 > LAG_LIMIT_MS:
                 warnings.append(
                     f"the generator's {what} lag p99 was {p99:.2f} ms (above {LAG_LIMIT_MS} ms): "

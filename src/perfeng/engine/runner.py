@@ -22,6 +22,7 @@ from perfeng.engine.context import Context, Iterate
 from perfeng.engine.executors import run_closed, run_open
 from perfeng.engine.health import Health
 from perfeng.engine.http.client import Client
+from perfeng.engine.http.request import join_url, split_url
 from perfeng.engine.iterations import RequestIterations
 from perfeng.engine.timer import PRECISE_TIMER
 from perfeng.engine.workloads.base import Plan
@@ -106,6 +107,7 @@ class Engine:
         client = Client(loop, now_ns, **options)
         rng = random.Random(self.options.seed)
         health = Health(now_ns, clock.cpu_ns)
+        await self._warm_up(client)
         start_ns = now_ns()
         recorder = Recorder(start_ns, clock.wall_s(), self._gauges(start_ns))
         iterate = self._iterations(client, recorder, rng)
@@ -124,8 +126,10 @@ class Engine:
             loop.create_task(self._tick(ctx, start_ns)),
             loop.create_task(self._probe_lag(ctx)),
         ]
+        load_end_ns = start_ns
         try:
             await self._execute(ctx, start_ns)
+            load_end_ns = now_ns()
             await self._drain(ctx)
         finally:
             for task in helpers:
@@ -140,7 +144,34 @@ class Engine:
             "timer": "timerfd" if PRECISE_TIMER else "asyncio",
             "stop_reason": self.stop_reason,
         }
-        return recorder.finish(now_ns(), clock.wall_s(), generator)
+        # The measured span ends with the load or with the last answer, whichever is later:
+        # not after the shutdown, which would understate the throughput.
+        end_ns = max(load_end_ns, recorder.last_done_ns)
+        wall_end = recorder.wall_start_s + (end_ns - start_ns) / _NS
+        return recorder.finish(end_ns, wall_end, generator)
+
+    async def _warm_up(self, client: Client) -> None:
+        """Open the connections the first moments will need, before the clock starts: users'
+        own connections in the closed model, a few in the open model. Bounded to one second
+        so a target that does not answer delays nothing; failures are left to the run."""
+        wanted = 0
+        for index, plan in enumerate(self.plans):
+            first = plan.stages[0].start if plan.stages else 0.0
+            if plan.model == "closed":
+                wanted += int(first)
+            else:
+                peak = max(max(s.start, s.end) for s in plan.stages)
+                wanted += min(self.max_in_flight_for(index), math.ceil(peak / 1000) + 4)
+        origins = {
+            split_url(join_url(self.scenario.base_url, r.url.split("${")[0] or "/"))[0]
+            for r in self.scenario.requests
+        }
+        count = min(wanted, 1000)
+        if not count or not origins:
+            return
+        warming = [client.warm(client.pool(origin), count) for origin in origins]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*warming), min(1.0, client.connect_timeout_s))
 
     def client_options(self) -> dict[str, Any]:
         c = self.scenario.client

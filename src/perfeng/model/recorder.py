@@ -126,6 +126,7 @@ class Recorder:
         self.names: dict[str, NameStats] = {}
         self.intervals: list[Interval] = []
         self.dropped = 0
+        self.last_done_ns = start_ns  # when the latest request ended
         # The first slice ends on the next whole wall-clock second so that runs on several
         # machines share slice boundaries and merge exactly.
         first_len = _NS_PER_S - round((wall_start_s % 1) * _NS_PER_S)
@@ -138,6 +139,7 @@ class Recorder:
     def record(self, sample: Sample) -> None:
         """Hot path: one call per request (written for speed: locals, one tuple unpack)."""
         name, intended, sent, done, status, error, bytes_sent, bytes_received = sample
+        self.last_done_ns = done
         if done >= self._slice_end:
             self.roll(done)
         stats = self.names.get(name)

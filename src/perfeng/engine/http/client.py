@@ -118,12 +118,17 @@ class Pool:
         self.idle: list[Connection] = []
         self._address: tuple[Any, ...] | None = None
         self._family = socket.AF_INET
+        self._resolving: asyncio.Future[None] | None = None
 
     async def connect(self, *, want_headers: bool, want_body: bool) -> Connection:
         client = self.client
         loop = client.loop
         if self._address is None:
-            await self._resolve()
+            # One lookup for everyone: the first burst of arrivals waits on the same future
+            # rather than each asking the resolver (and failing alike if it fails).
+            if self._resolving is None or (self._resolving.done() and self._address is None):
+                self._resolving = asyncio.ensure_future(self._resolve())
+            await asyncio.shield(self._resolving)
         assert self._address is not None
         reader = ResponseReader(
             want_headers=want_headers, want_body=want_body, max_body=client.max_body
@@ -256,6 +261,16 @@ class Client:
     ) -> Connection:
         conn = await pool.connect(want_headers=want_headers, want_body=want_body)
         return await self._send_on(conn, data, head, want_headers, want_body)
+
+    async def warm(self, pool: Pool, count: int) -> None:
+        """Open ``count`` idle connections before the load starts, so the first second does
+        not open one per arrival while the pool is empty (failures surface later, per
+        request, where they are counted)."""
+        opened = await asyncio.gather(
+            *(pool.connect(want_headers=False, want_body=False) for _ in range(count)),
+            return_exceptions=True,
+        )
+        pool.idle.extend(c for c in opened if isinstance(c, Connection))
 
     def release(self, pool: Pool, conn: Connection) -> None:
         reader = conn.reader  # Connection.reusable, inlined: this runs once per request
