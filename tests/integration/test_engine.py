@@ -196,3 +196,30 @@ def test_redirects_are_followed_only_when_asked(fast: FastServer) -> None:
     assert summary["errors"] == 0
     summary, _ = run(scenario(fast.url + "/redirect", users=1, duration=0.2, checks=check))
     assert errors(summary) == {"check_failed": summary["requests"]}
+
+
+def test_think_time_paces_closed_users(fast: FastServer) -> None:
+    from dataclasses import replace
+
+    from perfeng.scenario.model import ThinkTime
+
+    base = scenario(fast.url + "/", users=2, duration=1.0)
+    summary, _ = run(replace(base, think_time=ThinkTime("constant", 0.1)))
+    assert 14 <= summary["requests"] <= 22  # 2 users x ~10 iterations of ~0.1 s
+    summary, _ = run(replace(base, think_time=ThinkTime("pacing", 0.25)))
+    assert 6 <= summary["requests"] <= 10  # 2 users x one iteration every 0.25 s
+
+
+def test_ramping_users_follow_their_stages(fast: FastServer) -> None:
+    from dataclasses import replace
+
+    from perfeng.engine.workloads import RampingUsers
+    from perfeng.scenario.model import ThinkTime
+
+    workload = RampingUsers(stages=((0.5, 4.0), (0.5, 4.0)))
+    base = scenario(fast.url + "/", users=1, duration=1.0)
+    scn = replace(base, workloads=(workload,), think_time=ThinkTime("constant", 0.05))
+    summary, generator = run(scn)
+    per_second = 4 / 0.05
+    assert 0.4 * per_second < summary["requests"] < 0.9 * per_second
+    assert generator["connections_opened"] <= 5
