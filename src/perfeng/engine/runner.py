@@ -14,7 +14,7 @@ import math
 import random
 import resource
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from perfeng.clock import Clock
@@ -54,7 +54,6 @@ class RunOptions:
     on_progress: Callable[[Progress], None] | None = None
     # called once a second with the recorder; returns a reason to stop (abort thresholds)
     should_abort: Callable[[Recorder, float], str | None] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def default_max_in_flight(peak_rate: float) -> int:

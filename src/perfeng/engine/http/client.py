@@ -96,10 +96,6 @@ class Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    @property
-    def reusable(self) -> bool:
-        return not self.closed and self.reader.keep_alive and not self.reader.trailing
-
 
 def _classify_transport_error(exc: BaseException) -> RequestFailed:
     if isinstance(exc, ssl.SSLError):
@@ -273,7 +269,7 @@ class Client:
         pool.idle.extend(c for c in opened if isinstance(c, Connection))
 
     def release(self, pool: Pool, conn: Connection) -> None:
-        reader = conn.reader  # Connection.reusable, inlined: this runs once per request
+        reader = conn.reader  # reusable: open, keep-alive, and nothing more arrived
         if not conn.closed and reader.keep_alive and not reader.trailing:
             pool.idle.append(conn)
         else:
