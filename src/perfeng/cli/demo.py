@@ -37,7 +37,28 @@ def _scenario(url: str, duration_s: float) -> object:
     )
 
 
+def serve(port: int) -> int:
+    from perfeng.demo.app import ROUTES, Demo
+    from perfeng.demo.server import HOST, bind
+    from perfeng.demo.server import serve as run_server
+
+    if not 0 <= port <= 65535:
+        raise UsageError(f"invalid port {port}: use 0 to 65535")
+    sock = bind(port)
+    state = Demo()  # calibrates /cpu (a few ms) before the service says it is ready
+    bound = sock.getsockname()[1]
+    print(
+        f"perfeng demo service on http://{HOST}:{bound}/ (endpoints: "
+        f"{' '.join(sorted(r for r in ROUTES if r != '/'))}); Ctrl-C stops it",
+        flush=True,
+    )
+    run_server(sock, state)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.action == "serve":
+        return serve(args.port)
     from perfeng.cli.load import run_prepared
     from perfeng.testing.servers import start_in_process
     from perfeng.units import parse_duration_s

@@ -106,7 +106,13 @@ def _add_merge(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("demo", help="load-test a built-in target on 127.0.0.1 (about 15 s)")
+    p = sub.add_parser(
+        "demo",
+        help="load-test a built-in target on 127.0.0.1 (about 15 s); "
+        "`perfeng demo serve` runs the demo service alone",
+    )
+    p.add_argument("action", nargs="?", choices=["serve"], help="serve: run the demo service")
+    p.add_argument("--port", type=int, default=0, help="serve: port on 127.0.0.1 (default: any)")
     p.add_argument("--duration", default="15s", help="how long to run (default 15s)")
     p.add_argument("--out", default="perfeng-report/run.json", help="result document")
     p.set_defaults(handler="perfeng.cli.demo:run")

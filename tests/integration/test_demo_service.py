@@ -1,0 +1,101 @@
+"""The demo service in its own process: each endpoint shows its behaviour."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from perfeng.demo.server import DemoProcess, start_process
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[DemoProcess]:
+    service = start_process()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def get(service: DemoProcess, path: str) -> tuple[int, bytes, float]:
+    conn = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)
+    started = time.perf_counter()
+    conn.request("GET", path)
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, body, time.perf_counter() - started
+
+
+def concurrently(service: DemoProcess, path: str, count: int) -> tuple[list[int], float]:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(count) as pool:
+        results = list(pool.map(lambda _: get(service, path), range(count)))
+    return [status for status, _, _ in results], time.perf_counter() - started
+
+
+@pytest.mark.parametrize(
+    ("path", "low_s", "high_s"),
+    [("/fast", 0.0, 0.05), ("/io", 0.019, 0.1), ("/cpu", 0.003, 0.1), ("/pool", 0.009, 0.1)],
+)
+def test_endpoint_latency(demo: DemoProcess, path: str, low_s: float, high_s: float) -> None:
+    status, _, seconds = get(demo, path)
+    assert status == 200
+    assert low_s <= seconds <= high_s
+
+
+def test_lock_serialises_requests(demo: DemoProcess) -> None:
+    statuses, seconds = concurrently(demo, "/lock", 10)
+    assert statuses == [200] * 10
+    assert seconds >= 10 * 0.005 * 0.9  # one at a time through the critical section
+
+
+def test_io_runs_concurrently(demo: DemoProcess) -> None:
+    statuses, seconds = concurrently(demo, "/io", 10)
+    assert statuses == [200] * 10
+    assert seconds < 10 * 0.020  # waits overlap: no shared bottleneck
+
+
+def test_pool_queues_beyond_its_size(demo: DemoProcess) -> None:
+    statuses, seconds = concurrently(demo, "/pool", 12)
+    assert statuses == [200] * 12
+    assert seconds >= 3 * 0.010 * 0.9  # 12 requests through 4 connections: 3 rounds
+
+
+def test_flaky_sheds_load_past_its_limit(demo: DemoProcess) -> None:
+    statuses, _ = concurrently(demo, "/flaky", 30)
+    assert 503 in statuses
+    assert 200 in statuses
+    assert get(demo, "/flaky")[0] == 200  # alone, it is fine
+
+
+def test_leak_keeps_memory(demo: DemoProcess) -> None:
+    before = json.loads(get(demo, "/stats")[1])["leaked_bytes"]
+    for _ in range(5):
+        get(demo, "/leak")
+    after = json.loads(get(demo, "/stats")[1])["leaked_bytes"]
+    assert after - before == 5 * 1024
+
+
+def test_unknown_path_is_404(demo: DemoProcess) -> None:
+    assert get(demo, "/nope")[0] == 404
+
+
+def test_a_port_in_use_gets_a_clear_message(demo: DemoProcess) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "perfeng", "demo", "serve", "--port", str(demo.port)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "already in use" in result.stderr
+    assert "Traceback" not in result.stderr
