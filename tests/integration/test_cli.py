@@ -328,3 +328,46 @@ def test_make_demo_command_runs_the_built_in_target(tmp_path: Path) -> None:
 
 if os.environ.get("PERFENG_SKIP_SLOW"):
     pytestmark = pytest.mark.skip("PERFENG_SKIP_SLOW set")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        ('{"format": "perfeng-run", "format_ver', "not valid JSON"),
+        ('{"hello": 1}', "not a perfeng run result"),
+        ('{"format": "perfeng-run", "format_version": 7, "summary": {}}', "newer"),
+    ],
+)
+def test_report_refuses_bad_results(tmp_path: Path, content: str | None, message: str) -> None:
+    path = tmp_path / "run.json"
+    if content is not None:
+        path.write_text(content)
+    result = perfeng("report", str(path), "--format", "md")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_report_markdown_and_junit_of_a_real_run(fast: FastServer, tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    done = perfeng(
+        "load",
+        fast.url + "/",
+        "--rate",
+        "20",
+        "--duration",
+        "0.5s",
+        "--quiet",
+        "--threshold",
+        "p99<1s",
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    md = perfeng("report", str(out), "--format", "md")
+    assert md.returncode == 0 and "**PASS**" in md.stdout
+    xml = tmp_path / "junit.xml"
+    result = perfeng("report", str(out), "--format", "junit", "-o", str(xml))
+    assert result.returncode == 0
+    assert 'tests="1"' in xml.read_text()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from perfeng.demo.server import start_process
 from perfeng.testing.servers import FastServer, serve_in_thread
 
 ROOT = Path(__file__).parents[2]
@@ -76,7 +77,26 @@ def test_readme_commands_work(command: str, fast: FastServer, tmp_path: Path) ->
         result = _run(args, tmp_path)
         assert result.returncode == 0, result.stderr
         assert json.loads((tmp_path / "all.json").read_text())["summary"]["requests"] == 20
+    elif args[:2] == ["demo", "serve"]:
+        service = start_process(int(args[args.index("--port") + 1]))
+        service.stop()
     else:
+        if args and args[0] == "report":
+            done = _run(
+                [
+                    "load",
+                    fast.url + "/",
+                    "--rate",
+                    "20",
+                    "--duration",
+                    "0.5s",
+                    "--quiet",
+                    "--out",
+                    "run.json",
+                ],
+                tmp_path,
+            )
+            assert done.returncode == 0, done.stderr
         result = _run(args, tmp_path)
         assert result.returncode == 0, result.stderr
 

@@ -118,6 +118,19 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler="perfeng.cli.demo:run")
 
 
+def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("report", help="render a result: Markdown summary or JUnit XML")
+    p.add_argument("inputs", nargs="+", help="a result document (run.json)")
+    p.add_argument(
+        "--format",
+        choices=["html", "md", "junit"],
+        default="html",
+        help="md: a summary for pull requests; junit: threshold verdicts for CI",
+    )
+    p.add_argument("-o", "--output", help="write here instead of standard output")
+    p.set_defaults(handler="perfeng.cli.report:run")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="perfeng",
@@ -130,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_load(sub)
     _add_merge(sub)
     _add_demo(sub)
+    _add_report(sub)
     return parser
 
 

@@ -25,7 +25,11 @@ TASKS: tuple[Task, ...] = (
     Task("Detect regressions in a history", "perfeng detect", False),
     Task("Profile a process under load", "perfeng profile", False),
     Task("Monitor SLOs (burn-rate alerts)", "perfeng monitor", False),
-    Task("Build a report from a result", "perfeng report", False),
+    Task(
+        "Build a report from a result (Markdown, JUnit)",
+        "perfeng report run.json --format md",
+        True,
+    ),
     Task("Merge results of several generators", "perfeng merge a.json b.json -o all.json", True),
 )
 
@@ -63,8 +67,8 @@ def _choose(ask: Callable[[str], str]) -> int:
     if not task.ready:
         print(f"'{task.title}' is not built yet in this version of perfeng.")
         return 0
-    if task.title.startswith("Merge"):
-        print("Run: perfeng merge a.json b.json -o all.json")
+    if task.title.startswith(("Merge", "Build a report")):
+        print(f"Run: {task.command}")
         return 0
     return _load_test(ask)
 

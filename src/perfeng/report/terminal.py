@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
+from perfeng.report.values import observed_text
 from perfeng.units import format_ms
 
 _COLUMNS = ("p50", "p90", "p99", "p99_9", "max")
@@ -66,18 +67,6 @@ def _lines(document: dict[str, Any], closed: bool) -> list[str]:
     return lines
 
 
-def _observed(value: float | None, unit: str) -> str:
-    if value is None:
-        return "no data"
-    if unit == "ratio":
-        return f"{value:.2%}"
-    if unit == "ms":
-        return f"{format_ms(value)} ms"
-    if unit == "req/s":
-        return f"{value:,.1f} req/s"
-    return f"{value:,.0f}"
-
-
 def print_summary(document: dict[str, Any], stream: TextIO, *, out_path: str | None) -> None:
     from rich.console import Console
 
@@ -91,7 +80,7 @@ def print_summary(document: dict[str, Any], stream: TextIO, *, out_path: str | N
         console.print(f"[dim]note: {_escape(note)}[/dim]")
     for verdict in summary["thresholds"]:
         mark = "[green]✓[/green]" if verdict["pass"] else "[red]✗[/red]"
-        shown = _observed(verdict["observed"], verdict.get("unit", ""))
+        shown = observed_text(verdict["observed"], verdict.get("unit", ""))
         console.print(f"{mark} {_escape(verdict['expression'])}  (observed {shown})")
     for warning in document.get("generator", {}).get("warnings", []):
         console.print(f"[yellow]warning: {_escape(warning)}[/yellow]")
