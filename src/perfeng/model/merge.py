@@ -49,6 +49,10 @@ def _add_interval(a: Interval, b: Interval) -> Interval:
         target_rate=_sum_optional(a.target_rate, b.target_rate),
         in_flight=a.in_flight + b.in_flight,
         latency=hdr.merged([a.latency, b.latency]),
+        errors_by_class={
+            k: a.errors_by_class.get(k, 0) + b.errors_by_class.get(k, 0)
+            for k in sorted({*a.errors_by_class, *b.errors_by_class})
+        },
     )
 
 

@@ -100,6 +100,7 @@ class Interval:
     target_rate: float | None
     in_flight: int
     latency: Any  # HdrHistogram of the latency of the requests completed in the slice
+    errors_by_class: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class Recorder:
         self._slice_end = start_ns + (first_len or _NS_PER_S)
         self._slice_requests = 0
         self._slice_errors = 0
+        self._slice_classes: dict[str, int] = {}
         self._slice_dropped = 0
 
     def record(self, sample: Sample) -> None:
@@ -152,6 +154,8 @@ class Recorder:
         if error is not None:
             stats.errors += 1
             self._slice_errors += 1
+            slice_classes = self._slice_classes
+            slice_classes[error] = slice_classes.get(error, 0) + 1
             by_class = stats.errors_by_class
             by_class[error] = by_class.get(error, 0) + 1
             if status == 0 and error != _TIMEOUT:
@@ -205,6 +209,7 @@ class Recorder:
                 duration_s=round((end_ns - self._slice_start) / _NS_PER_S, 6),
                 requests=self._slice_requests,
                 errors=self._slice_errors,
+                errors_by_class=self._slice_classes,
                 dropped=self._slice_dropped,
                 target_rate=target_rate,
                 in_flight=in_flight,
@@ -212,6 +217,7 @@ class Recorder:
             )
         )
         self._slice_requests = self._slice_errors = self._slice_dropped = 0
+        self._slice_classes = {}
 
     def _flush(self) -> None:
         for stats in self.names.values():

@@ -71,7 +71,7 @@ def _name_summary(stats: NameStats, seconds: float) -> dict[str, Any]:
 
 
 def _interval_entry(interval: Interval) -> dict[str, Any]:
-    p50, p99 = hdr.values_at_ms(interval.latency, (50.0, 99.0))
+    p50, p90, p99, top = hdr.values_at_ms(interval.latency, (50.0, 90.0, 99.0, 100.0))
     return {
         "time": interval.time,
         "elapsed_s": interval.elapsed_s,
@@ -81,8 +81,11 @@ def _interval_entry(interval: Interval) -> dict[str, Any]:
         "requests": interval.requests,
         "errors": interval.errors,
         "dropped": interval.dropped,
+        "errors_by_class": dict(sorted(interval.errors_by_class.items())),
         "p50_ms": p50,
+        "p90_ms": p90,
         "p99_ms": p99,
+        "max_ms": top,
         "in_flight": interval.in_flight,
         "histogram": hdr.encode(interval.latency),
     }
@@ -225,6 +228,7 @@ def _interval_from(entry: dict[str, Any]) -> Interval:
         target_rate=entry.get("target_rate"),
         in_flight=int(entry.get("in_flight", 0)),
         latency=hdr.decode(entry["histogram"]),
+        errors_by_class={k: int(v) for k, v in entry.get("errors_by_class", {}).items()},
     )
 
 
