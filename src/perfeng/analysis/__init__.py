@@ -1,0 +1,1 @@
+"""Pure functions over the model: each cites its formula. Nothing here reads time or I/O."""
