@@ -36,12 +36,15 @@ unit: $(STAMP)
 test: lint typecheck
 	$(BIN)/pytest -q
 
-# Debian programs the integration tests and benchmarks start: nginx and wrk (anchors), openssl (TLS certs).
+# Debian programs the integration tests and benchmarks start: nginx and wrk (anchors), openssl
+# (TLS certificates), chromium (the HTML report is checked in a real headless browser).
 system-deps:
-	@if command -v nginx >/dev/null && command -v wrk >/dev/null && command -v openssl >/dev/null; then \
-		echo "system-deps: nginx, wrk and openssl already installed"; \
+	@if command -v nginx >/dev/null && command -v wrk >/dev/null && command -v openssl >/dev/null \
+		&& command -v chromium >/dev/null; then \
+		echo "system-deps: nginx, wrk, openssl and chromium already installed"; \
 	else \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk openssl; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			nginx-light wrk openssl chromium; \
 	fi
 
 bench: $(BENCH_STAMP) system-deps

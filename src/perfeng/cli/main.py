@@ -119,15 +119,21 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("report", help="render a result: Markdown summary or JUnit XML")
-    p.add_argument("inputs", nargs="+", help="a result document (run.json)")
+    p = sub.add_parser(
+        "report", help="render a result: HTML report (two results: compared), Markdown or JUnit"
+    )
+    p.add_argument("inputs", nargs="+", help="a result (run.json), or base.json head.json")
     p.add_argument(
         "--format",
         choices=["html", "md", "junit"],
         default="html",
         help="md: a summary for pull requests; junit: threshold verdicts for CI",
     )
-    p.add_argument("-o", "--output", help="write here instead of standard output")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="where to write (HTML default: report.html; md and junit default: standard output)",
+    )
     p.set_defaults(handler="perfeng.cli.report:run")
 
 

@@ -1,37 +1,70 @@
-"""``perfeng report``: render a result document (Markdown and JUnit today)."""
+"""``perfeng report``: render a result document as HTML, Markdown or JUnit XML."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from perfeng.errors import ConfigError, ExitCode, UsageError
 
 
-def run(args: argparse.Namespace) -> int:
+def _load(path: str) -> dict[str, Any]:
     from perfeng.model.result import DocumentError, load_document
 
-    if args.format == "html":
-        raise UsageError(
-            "the HTML report is not built yet in this version; use --format md or --format junit"
-        )
-    if len(args.inputs) != 1:
-        raise UsageError("comparing two runs is not built yet; give one result")
     try:
-        document = load_document(args.inputs[0])
+        return load_document(path)
     except DocumentError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _spectrum(document: dict[str, Any]) -> list[tuple[float, float]]:
+    from perfeng.analysis.percentiles import spectrum
+    from perfeng.model import histogram as hdr
+    from perfeng.model.result import DocumentError
+
+    try:
+        histogram = hdr.decode(document["summary"]["histograms"]["all"]["latency"])
+    except (KeyError, ValueError, DocumentError) as exc:
+        raise ConfigError(f"the result's histograms are damaged: {exc}") from None
+    return spectrum(histogram)
+
+
+def _render(args: argparse.Namespace, documents: list[dict[str, Any]]) -> str:
     if args.format == "md":
-        from perfeng.report.markdown import render
-    else:
-        from perfeng.report.junit import render
-    text = render(document)
-    if args.output:
+        from perfeng.report.markdown import render as render_md
+
+        return render_md(documents[-1])
+    if args.format == "junit":
+        from perfeng.report.junit import render as render_junit
+
+        return render_junit(documents[-1])
+    if len(documents) == 2:
+        from perfeng.report.compare_html import render as render_diff
+
+        return render_diff(
+            documents[0], documents[1], _spectrum(documents[0]), _spectrum(documents[1])
+        )
+    from perfeng.report.html import render as render_html
+
+    return render_html(documents[0], _spectrum(documents[0]))
+
+
+def run(args: argparse.Namespace) -> int:
+    if len(args.inputs) > 2:
+        raise UsageError("give one result, or two (base and head) to compare")
+    if len(args.inputs) == 2 and args.format != "html":
+        raise UsageError("comparing two runs is only in the HTML report")
+    documents = [_load(path) for path in args.inputs]
+    text = _render(args, documents)
+    output = args.output or ("report.html" if args.format == "html" else None)
+    if output:
         try:
-            Path(args.output).write_text(text, encoding="utf-8")
+            Path(output).write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+        print(f"report written to {output}")
     else:
         sys.stdout.write(text)
     return int(ExitCode.OK)

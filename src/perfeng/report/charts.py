@@ -1,0 +1,129 @@
+"""Charts for the HTML report, drawn with matplotlib and embedded as inline SVG.
+
+Inline SVG keeps the report one file that works offline with no script at all. matplotlib is
+imported here only, so ``perfeng --help`` and load runs never pay for it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+Series = tuple[str, Sequence[float], Sequence[float | None]]  # label, x, y
+
+_COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563")
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("svg")
+    matplotlib.rcParams.update(
+        {
+            "svg.fonttype": "none",
+            "font.size": 9,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "svg.hashsalt": "perfeng",
+        }
+    )
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _svg(figure: Any) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    _pyplot().close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]  # drop the XML prolog and doctype: it is inlined
+
+
+def lines(
+    title: str,
+    series: Sequence[Series],
+    xlabel: str,
+    ylabel: str,
+    *,
+    dashed: Sequence[str] = (),
+    log_y: bool = False,
+) -> str:
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(7.5, 2.8))
+    for index, (label, xs, ys) in enumerate(series):
+        points = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
+        if not points:
+            continue
+        axes.plot(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            label=label,
+            color=_COLOURS[index % len(_COLOURS)],
+            linewidth=1.4,
+            linestyle="--" if label in dashed else "-",
+        )
+    if log_y:
+        axes.set_yscale("log")
+    axes.set_title(title, loc="left", fontsize=10)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    if series:
+        axes.legend(loc="upper left", fontsize=8, frameon=False)
+    return _svg(figure)
+
+
+def percentile_distribution(
+    title: str, series: Sequence[tuple[str, Sequence[tuple[float, float]]]]
+) -> str:
+    """Latency against percentile, x on HdrHistogram's 1/(1-p) log scale up to 99.999."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(7.5, 2.8))
+    for index, (label, points) in enumerate(series):
+        kept = [(1 / (1 - p / 100), v) for p, v in points if p < 100]
+        if kept:
+            axes.plot(
+                [k[0] for k in kept],
+                [k[1] for k in kept],
+                label=label,
+                color=_COLOURS[index % len(_COLOURS)],
+                linewidth=1.4,
+            )
+    axes.set_xscale("log")
+    ticks = [0, 90, 99, 99.9, 99.99, 99.999]
+    axes.set_xticks([1 / (1 - t / 100) for t in ticks], [f"{t:g}%" for t in ticks])
+    axes.set_xlim(1, 1 / (1 - 99.999 / 100))
+    axes.set_title(title, loc="left", fontsize=10)
+    axes.set_xlabel("percentile")
+    axes.set_ylabel("latency (ms)")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left", fontsize=8, frameon=False)
+    return _svg(figure)
+
+
+def stacked_bars(title: str, xs: Sequence[float], stacks: dict[str, Sequence[int]]) -> str:
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(7.5, 2.4))
+    bottom = [0] * len(xs)
+    for index, (label, counts) in enumerate(stacks.items()):
+        axes.bar(
+            xs,
+            counts,
+            bottom=bottom,
+            width=0.9,
+            label=label,
+            color=_COLOURS[index % len(_COLOURS)],
+            align="edge",
+        )
+        bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+    if not stacks:
+        axes.text(0.5, 0.5, "no errors", transform=axes.transAxes, ha="center", color="#16a34a")
+    axes.set_title(title, loc="left", fontsize=10)
+    axes.set_xlabel("seconds")
+    axes.set_ylabel("errors")
+    axes.grid(alpha=0.3, axis="y")
+    if stacks:
+        axes.legend(loc="upper left", fontsize=8, frameon=False)
+    return _svg(figure)

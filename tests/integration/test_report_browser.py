@@ -1,0 +1,129 @@
+"""The HTML report in a real headless Chromium: it renders, runs nothing, fetches nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfeng.testing.servers import FastServer, serve_in_thread
+from tests.conftest import require_program
+
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
+NASTY = "<script>alert(1)</script>"
+# Chromium's own background traffic (update checks, accounts), not the page's.
+BROWSER_HOSTS = re.compile(r"^https?://[^/]*(google\.com|googleapis\.com|gvt1\.com|gstatic\.com)/")
+
+
+def perfeng(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "perfeng", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    return subprocess.run(
+        [binary, *flags, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    work = tmp_path_factory.mktemp("report")
+    (work / "flows.py").write_text(
+        "async def flow(session):\n"
+        f"    await session.get('/', name={NASTY!r})\n"
+        "    await session.get('/status/503', name='fails')\n"
+    )
+    with serve_in_thread(FastServer()) as server:
+        for name in ("base", "head"):
+            done = perfeng(
+                "load",
+                "flows.py",
+                "--base-url",
+                server.url,
+                "--users",
+                "2",
+                "--duration",
+                "2s",
+                "--quiet",
+                "--out",
+                f"{name}.json",
+                "--threshold",
+                "p99<1s",
+                "-H",
+                "Authorization: Bearer s3cret",
+                cwd=work,
+            )
+            assert done.returncode in (0, 1), done.stderr
+    single = perfeng("report", "head.json", "-o", "report.html", cwd=work)
+    assert single.returncode == 0, single.stderr
+    diff = perfeng("report", "base.json", "head.json", "-o", "diff.html", cwd=work)
+    assert diff.returncode == 0, diff.stderr
+    return {"report": work / "report.html", "diff": work / "diff.html", "work": work}
+
+
+@pytest.mark.parametrize("which", ["report", "diff"])
+def test_the_report_renders_in_chromium(reports: dict[str, Path], which: str) -> None:
+    binary = require_program("chromium")
+    page = reports[which]
+    work = reports["work"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / f"{which}.png"
+    netlog = work / f"{which}-net.json"
+    dom = chromium(
+        binary, work / f"profile-{which}", f"--log-net-log={netlog}", "--dump-dom", page.as_uri()
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    shown = chromium(
+        binary,
+        work / f"profile-{which}-shot",
+        "--window-size=1000,3000",
+        f"--screenshot={shot}",
+        page.as_uri(),
+    )
+    assert shown.returncode == 0
+    assert shot.stat().st_size > 20_000  # a real picture, kept as a test artefact
+    assert "CONSOLE" not in dom.stderr  # nothing logged to the console, no error
+    urls = set(re.findall(r'"url":"([^"]+)"', netlog.read_text()))
+    leaving = {
+        u for u in urls if not u.startswith(("file:", "data:")) and not BROWSER_HOSTS.match(u)
+    }
+    assert leaving == set()
+    svgs = re.findall(r"<svg.*?</svg>", dom.stdout, flags=re.DOTALL)
+    assert len(svgs) >= 3
+    assert all(svg.count("<path") >= 3 for svg in svgs)  # every chart drew something
+
+
+def test_user_strings_are_shown_not_run(reports: dict[str, Path]) -> None:
+    text = reports["report"].read_text()
+    assert "<script" not in text.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "s3cret" not in text
+    assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", text)
+
+
+def test_report_documents_are_json_backed(reports: dict[str, Path]) -> None:
+    head = json.loads((reports["work"] / "head.json").read_text())
+    assert NASTY in head["summary"]["by_name"]
