@@ -319,11 +319,15 @@ def test_merge_refuses_a_newer_format(tmp_path: Path) -> None:
     assert "newer" in result.stderr
 
 
-def test_make_demo_command_runs_the_built_in_target(tmp_path: Path) -> None:
-    result = perfeng("demo", "--duration", "3s", "--out", str(tmp_path / "run.json"), timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert "built-in target" in result.stdout
-    assert json.loads((tmp_path / "run.json").read_text())["summary"]["requests"] > 100
+def test_demo_assesses_the_demo_service_and_writes_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = perfeng("demo", "--duration", "6s", "--out", str(out), timeout=120)
+    assert result.returncode in (0, 1), result.stderr
+    assert "demo service at http://127.0.0.1:" in result.stdout
+    assert f"report written to {out / 'report.html'}" in result.stdout
+    summary = json.loads((out / "run.json").read_text())["summary"]
+    assert set(summary["by_name"]) == {"fast", "io", "cpu", "lock", "pool", "flaky", "leak"}
+    assert "<svg" in (out / "report.html").read_text()
 
 
 if os.environ.get("PERFENG_SKIP_SLOW"):

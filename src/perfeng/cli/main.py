@@ -108,13 +108,18 @@ def _add_merge(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "demo",
-        help="load-test a built-in target on 127.0.0.1 (about 15 s); "
-        "`perfeng demo serve` runs the demo service alone",
+        help="assess the embedded demo service (about 60 s; --quick about 20 s) and write "
+        "run.json and report.html; `perfeng demo serve` runs the service alone",
     )
     p.add_argument("action", nargs="?", choices=["serve"], help="serve: run the demo service")
     p.add_argument("--port", type=int, default=0, help="serve: port on 127.0.0.1 (default: any)")
-    p.add_argument("--duration", default="15s", help="how long to run (default 15s)")
-    p.add_argument("--out", default="perfeng-report/run.json", help="result document")
+    p.add_argument("--quick", action="store_true", help="a 20 s assessment instead of 60 s")
+    p.add_argument("--duration", help="how long to run (default 60s, --quick 20s)")
+    p.add_argument(
+        "--out",
+        default="perfeng-report",
+        help="folder for run.json and report.html (default perfeng-report)",
+    )
     p.set_defaults(handler="perfeng.cli.demo:run")
 
 
