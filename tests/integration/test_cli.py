@@ -326,7 +326,8 @@ def test_demo_assesses_the_demo_service_and_writes_the_report(tmp_path: Path) ->
     assert "demo service at http://127.0.0.1:" in result.stdout
     assert f"report written to {out / 'report.html'}" in result.stdout
     summary = json.loads((out / "run.json").read_text())["summary"]
-    assert set(summary["by_name"]) == {"fast", "io", "cpu", "lock", "pool", "flaky", "leak"}
+    endpoints = {"fast", "io", "cpu", "lock", "pool", "flaky", "leak"}
+    assert set(summary["by_name"]) == endpoints | {f"step {e}" for e in endpoints}
     assert "<svg" in (out / "report.html").read_text()
 
 

@@ -39,3 +39,18 @@ def test_merge_adds_error_classes_second_by_second() -> None:
     b = totals_of(run([(S + 1, "timeout"), (S + 2, "reset")]).finish(2 * S, 1002.0, {}))
     merged = summarize(merge_totals([a, b]))["timeseries"]
     assert merged[1]["errors_by_class"] == {"reset": 1, "timeout": 2}
+
+
+def test_runs_one_after_another_are_laid_end_to_end() -> None:
+    """A run ending at 1000.5 and the next starting there share second 1000: each slice covers
+    half of it, so the merged second is 1 s long at the mean target rate, not the sum."""
+    first = Recorder(0, 1000.0, gauges=lambda _now: (100.0, 0))
+    first.record(Sample("a", 0, 0, 1_000_000, 200, None, 1, 1))
+    a = totals_of(first.finish(S // 2, 1000.5, {}))
+    second = Recorder(0, 1000.5, gauges=lambda _now: (300.0, 0))
+    second.record(Sample("b", 0, 0, 1_000_000, 200, None, 1, 1))
+    b = totals_of(second.finish(S // 2, 1001.0, {}))
+    (merged,) = summarize(merge_totals([a, b]))["timeseries"]
+    assert merged["duration_s"] == 1.0
+    assert merged["target_rate"] == 200.0
+    assert merged["requests"] == 2

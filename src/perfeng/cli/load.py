@@ -113,11 +113,11 @@ def run_prepared(args: argparse.Namespace, scenario: Any) -> int:
 
     thresholds = parse_thresholds(scenario.thresholds)
     grace = parse_duration_s(args.grace)
-    document, stop_reason = _execute(args, scenario, thresholds, grace)
-    return _finish(args, document, stop_reason)
+    document, stop_reason = execute(args, scenario, thresholds, grace)
+    return finish(args, document, stop_reason)
 
 
-def _execute(
+def execute(
     args: argparse.Namespace, scenario: Any, thresholds: Any, grace: float
 ) -> tuple[dict[str, Any], str | None]:
     from perfeng.cli.live import LiveProgress
@@ -243,7 +243,7 @@ def _masked(description: dict[str, Any]) -> dict[str, Any]:
     return dict(json.loads(mask_secret(text)))
 
 
-def _finish(args: argparse.Namespace, document: dict[str, Any], stop_reason: str | None) -> int:
+def finish(args: argparse.Namespace, document: dict[str, Any], stop_reason: str | None) -> int:
     from perfeng.cli.output import write_json
 
     if args.out:

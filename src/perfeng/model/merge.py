@@ -6,6 +6,7 @@ document is what one generator with all their traffic would have written.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from perfeng.model import histogram as hdr
@@ -56,23 +57,49 @@ def _add_interval(a: Interval, b: Interval) -> Interval:
     )
 
 
+def _one_after_another(a: Interval, b: Interval) -> Interval:
+    """Two runs that shared a wall second without overlapping (one ended, the next began):
+    their slices cover different parts of it, so rates are time-weighted, not added."""
+    added = _add_interval(a, b)
+    duration = min(a.duration_s + b.duration_s, 1.0)
+    rates = [
+        (r, d)
+        for r, d in ((a.target_rate, a.duration_s), (b.target_rate, b.duration_s))
+        if r is not None
+    ]
+    target = sum(r * d for r, d in rates) / sum(d for _, d in rates) if rates else None
+    return replace(
+        added,
+        duration_s=round(duration, 6),
+        in_flight=b.in_flight,
+        target_rate=None if target is None else round(target, 3),
+    )
+
+
 def merge_totals(parts: list[Totals]) -> Totals:
+    """Concurrent parts (several generators) add up second by second; parts that ran one
+    after another (a run in steps) are laid end to end."""
     start = min(p.start_s for p in parts)
     names: dict[str, NameStats] = {}
-    by_time: dict[int, Interval] = {}
+    by_time: dict[int, tuple[Interval, list[tuple[float, float]]]] = {}
     for part in parts:
         _add_names(names, part.names)
+        span = (part.start_s, part.end_s)
         for interval in part.intervals:
-            shifted = Interval(
-                **{**interval.__dict__, "elapsed_s": round(max(interval.time, start) - start, 6)}
-            )
+            shifted = replace(interval, elapsed_s=round(max(interval.time, start) - start, 6))
             known = by_time.get(interval.time)
-            by_time[interval.time] = shifted if known is None else _add_interval(known, shifted)
+            if known is None:
+                by_time[interval.time] = (shifted, [span])
+                continue
+            seen, spans = known
+            overlaps = any(s < span[1] and span[0] < e for s, e in spans)
+            merged = _add_interval(seen, shifted) if overlaps else _one_after_another(seen, shifted)
+            by_time[interval.time] = (merged, [*spans, span])
     return Totals(
         start_s=start,
         end_s=max(p.end_s for p in parts),
         names=names,
-        intervals=tuple(by_time[t] for t in sorted(by_time)),
+        intervals=tuple(by_time[t][0] for t in sorted(by_time)),
         dropped=sum(p.dropped for p in parts),
     )
 
