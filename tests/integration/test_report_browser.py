@@ -111,6 +111,9 @@ def test_the_report_renders_in_chromium(reports: dict[str, Path], which: str) ->
         u for u in urls if not u.startswith(("file:", "data:")) and not BROWSER_HOSTS.match(u)
     }
     assert leaving == set()
+    if which == "report":  # the hostile request name is shown as text, never as an element
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom.stdout
+        assert "<script" not in dom.stdout.lower()
     svgs = re.findall(r"<svg.*?</svg>", dom.stdout, flags=re.DOTALL)
     assert len(svgs) >= 3
     assert all(svg.count("<path") >= 3 for svg in svgs)  # every chart drew something
