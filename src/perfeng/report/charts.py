@@ -41,6 +41,31 @@ def _svg(figure: Any) -> str:
     return text[text.index("<svg") :]  # drop the XML prolog and doctype: it is inlined
 
 
+def _plot(
+    axes: Any, index: int, label: str, points: Sequence[tuple[float, float]], dashed: bool = False
+) -> None:
+    if points:
+        axes.plot(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            label=label,
+            color=_COLOURS[index % len(_COLOURS)],
+            linewidth=1.4,
+            linestyle="--" if dashed else "-",
+        )
+
+
+def _finish(
+    axes: Any, title: str, xlabel: str, ylabel: str, *, legend: bool, grid_axis: str = "both"
+) -> None:
+    axes.set_title(title, loc="left", fontsize=10)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3, axis=grid_axis)
+    if legend:
+        axes.legend(loc="upper left", fontsize=8, frameon=False)
+
+
 def lines(
     title: str,
     series: Sequence[Series],
@@ -54,24 +79,10 @@ def lines(
     figure, axes = plt.subplots(figsize=(7.5, 2.8))
     for index, (label, xs, ys) in enumerate(series):
         points = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
-        if not points:
-            continue
-        axes.plot(
-            [p[0] for p in points],
-            [p[1] for p in points],
-            label=label,
-            color=_COLOURS[index % len(_COLOURS)],
-            linewidth=1.4,
-            linestyle="--" if label in dashed else "-",
-        )
+        _plot(axes, index, label, points, dashed=label in dashed)
     if log_y:
         axes.set_yscale("log")
-    axes.set_title(title, loc="left", fontsize=10)
-    axes.set_xlabel(xlabel)
-    axes.set_ylabel(ylabel)
-    axes.grid(alpha=0.3)
-    if series:
-        axes.legend(loc="upper left", fontsize=8, frameon=False)
+    _finish(axes, title, xlabel, ylabel, legend=bool(series))
     return _svg(figure)
 
 
@@ -82,24 +93,12 @@ def percentile_distribution(
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(7.5, 2.8))
     for index, (label, points) in enumerate(series):
-        kept = [(1 / (1 - p / 100), v) for p, v in points if p < 100]
-        if kept:
-            axes.plot(
-                [k[0] for k in kept],
-                [k[1] for k in kept],
-                label=label,
-                color=_COLOURS[index % len(_COLOURS)],
-                linewidth=1.4,
-            )
+        _plot(axes, index, label, [(1 / (1 - p / 100), v) for p, v in points if p < 100])
     axes.set_xscale("log")
     ticks = [0, 90, 99, 99.9, 99.99, 99.999]
     axes.set_xticks([1 / (1 - t / 100) for t in ticks], [f"{t:g}%" for t in ticks])
     axes.set_xlim(1, 1 / (1 - 99.999 / 100))
-    axes.set_title(title, loc="left", fontsize=10)
-    axes.set_xlabel("percentile")
-    axes.set_ylabel("latency (ms)")
-    axes.grid(alpha=0.3)
-    axes.legend(loc="upper left", fontsize=8, frameon=False)
+    _finish(axes, title, "percentile", "latency (ms)", legend=True)
     return _svg(figure)
 
 
@@ -120,10 +119,5 @@ def stacked_bars(title: str, xs: Sequence[float], stacks: dict[str, Sequence[int
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     if not stacks:
         axes.text(0.5, 0.5, "no errors", transform=axes.transAxes, ha="center", color="#16a34a")
-    axes.set_title(title, loc="left", fontsize=10)
-    axes.set_xlabel("seconds")
-    axes.set_ylabel("errors")
-    axes.grid(alpha=0.3, axis="y")
-    if stacks:
-        axes.legend(loc="upper left", fontsize=8, frameon=False)
+    _finish(axes, title, "seconds", "errors", legend=bool(stacks), grid_axis="y")
     return _svg(figure)
