@@ -376,3 +376,82 @@ def test_report_markdown_and_junit_of_a_real_run(fast: FastServer, tmp_path: Pat
     result = perfeng("report", str(out), "--format", "junit", "-o", str(xml))
     assert result.returncode == 0
     assert 'tests="1"' in xml.read_text()
+
+
+def test_capacity_queue_json_has_exactly_the_documented_keys() -> None:
+    result = perfeng(
+        "capacity",
+        "queue",
+        "--arrival-rate",
+        "200/h",
+        "--service-time",
+        "3m",
+        "--servers",
+        "14",
+        "--wait-target",
+        "20s",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert list(figures) == [
+        "servers",
+        "offered_load_erlangs",
+        "utilisation",
+        "p_wait",
+        "service_level",
+        "mean_wait_s",
+        "mean_response_s",
+        "mean_queue_length",
+        "mean_in_system",
+    ]
+    assert round(figures["p_wait"], 4) == 0.1741
+    assert round(figures["mean_wait_s"], 2) == 7.84
+
+
+def test_capacity_queue_finds_the_fewest_servers() -> None:
+    result = perfeng(
+        "capacity",
+        "queue",
+        "--arrival-rate",
+        "200/h",
+        "--service-time",
+        "3m",
+        "--wait-target",
+        "20s",
+        "--service-level",
+        "80%",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("servers: 14")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--arrival-rate", "10/s", "--service-time", "1s", "--servers", "5"], "without bound"),
+        (["--arrival-rate", "fast", "--service-time", "1s"], "invalid rate"),
+        (
+            [
+                "--arrival-rate",
+                "1/s",
+                "--service-time",
+                "1s",
+                "--service-level",
+                "120%",
+                "--wait-target",
+                "1s",
+            ],
+            "between 0 and 1",
+        ),
+        (
+            ["--arrival-rate", "1/s", "--service-time", "1s", "--service-level", "0.8"],
+            "needs --wait-target",
+        ),
+    ],
+)
+def test_capacity_queue_bad_input(args: list[str], message: str) -> None:
+    result = perfeng("capacity", "queue", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

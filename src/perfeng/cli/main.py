@@ -142,6 +142,30 @@ def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(handler="perfeng.cli.report:run")
 
 
+def _add_capacity(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("capacity", help="capacity planning: queueing models (M/M/c)")
+    commands = p.add_subparsers(dest="capacity_command", metavar="COMMAND", required=True)
+    q = commands.add_parser(
+        "queue",
+        help="M/M/c with Erlang C: waits, service level, fewest servers",
+        description="Size a service as an M/M/c queue (Erlang C). Without --servers it finds "
+        "the fewest servers meeting --service-level at --wait-target (default 80%% "
+        "within 20 s) or --max-utilisation.",
+    )
+    q.add_argument("--arrival-rate", required=True, help="arrivals, e.g. 200/h, 50/s, 3000/m")
+    q.add_argument("--service-time", required=True, help="mean service time, e.g. 3m, 120ms")
+    q.add_argument("--servers", help="number of servers (omit to find the fewest)")
+    q.add_argument("--wait-target", help="the wait the service level is measured at, e.g. 20s")
+    q.add_argument(
+        "--service-level", help="wanted share waiting at most --wait-target: 0.8 or 80%%"
+    )
+    q.add_argument("--max-utilisation", help="cap on utilisation when finding servers: 0.7 or 70%%")
+    q.add_argument("--json", action="store_true", help="print the figures as JSON")
+    for name in ("find", "fit", "plan"):
+        commands.add_parser(name, help="not built yet")
+    p.set_defaults(handler="perfeng.cli.capacity:run")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="perfeng",
@@ -155,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_merge(sub)
     _add_demo(sub)
     _add_report(sub)
+    _add_capacity(sub)
     return parser
 
 

@@ -19,7 +19,11 @@ TASKS: tuple[Task, ...] = (
     Task("Run a load test", "perfeng load URL|scenario.toml|flows.py", True),
     Task("Find the capacity of a service under an SLO", "perfeng capacity find", False),
     Task("Fit a scalability model (USL, Amdahl)", "perfeng capacity fit", False),
-    Task("Plan servers with queueing theory", "perfeng capacity queue / plan", False),
+    Task(
+        "Plan servers with queueing theory",
+        "perfeng capacity queue --arrival-rate 200/h --service-time 3m",
+        True,
+    ),
     Task("Benchmark code or commands", "perfeng bench", False),
     Task("Compare two runs", "perfeng compare", False),
     Task("Detect regressions in a history", "perfeng detect", False),
@@ -67,7 +71,7 @@ def _choose(ask: Callable[[str], str]) -> int:
     if not task.ready:
         print(f"'{task.title}' is not built yet in this version of perfeng.")
         return 0
-    if task.title.startswith(("Merge", "Build a report")):
+    if task.title.startswith(("Merge", "Build a report", "Plan servers")):
         print(f"Run: {task.command}")
         return 0
     return _load_test(ask)
