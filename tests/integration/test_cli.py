@@ -455,3 +455,48 @@ def test_capacity_queue_bad_input(args: list[str], message: str) -> None:
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_capacity_fit_json(tmp_path: Path) -> None:
+    data = tmp_path / "sdm91.csv"
+    data.write_text(
+        "concurrency,throughput\n1,64.9\n18,995.9\n36,1652.4\n72,1853.2\n"
+        "108,1828.9\n144,1775\n216,1702.2\n"
+    )
+    result = perfeng("capacity", "fit", str(data), "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert f"{figures['sigma']:.4g}" == "0.02773"
+    assert round(figures["n_star"], 2) == 96.52
+    assert set(figures) >= {
+        "sigma",
+        "kappa",
+        "lambda",
+        "n_star",
+        "x_max",
+        "r_squared",
+        "sigma_ci",
+        "kappa_ci",
+        "lambda_ci",
+        "amdahl",
+    }
+    text = perfeng("capacity", "fit", str(data))
+    assert "peak: 1883.9 at concurrency 96.5" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("1,2\n3,4\n5,6\n", "header"),
+        ("concurrency,throughput\n1,2\n", "at least 3"),
+        ("concurrency,throughput\n1,2\n2,x\n3,4\n", "expected two numbers"),
+        ("concurrency,throughput\n1,2\n2,-4\n3,4\n", "not negative"),
+    ],
+)
+def test_capacity_fit_bad_input(tmp_path: Path, content: str, message: str) -> None:
+    data = tmp_path / "points.csv"
+    data.write_text(content)
+    result = perfeng("capacity", "fit", str(data))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and "nan" not in result.stdout.lower()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from perfeng.errors import ExitCode, UsageError
 
@@ -79,9 +80,109 @@ def queue(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
+def read_points(path_text: str) -> list[tuple[float, float]]:
+    """A CSV file with the header ``concurrency,throughput`` and one point per line."""
+    import csv
+    from pathlib import Path
+
+    from perfeng.errors import ConfigError
+
+    path = Path(path_text)
+    if path.suffix == ".json":
+        raise ConfigError(
+            f"{path}: fitting a capacity.json needs 'perfeng capacity find', "
+            "which is not built yet; give a CSV of concurrency,throughput"
+        )
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    rows = [r for r in csv.reader(lines) if r and any(c.strip() for c in r)]
+    if not rows or [c.strip().lower() for c in rows[0]] != ["concurrency", "throughput"]:
+        raise ConfigError(f"{path}: the first line must be the header 'concurrency,throughput'")
+    points = []
+    for number, row in enumerate(rows[1:], 2):
+        try:
+            n, x = (float(c) for c in row)
+        except ValueError:
+            raise ConfigError(
+                f"{path}:{number}: expected two numbers, got {','.join(row)!r}"
+            ) from None
+        points.append((n, x))
+    return points
+
+
+def _fmt(value: float | None) -> str:
+    return "none" if value is None else f"{value:.6g}"
+
+
+def _fit_json(fit: Any, amdahl: Any) -> dict[str, Any]:
+    def interval(name: str) -> list[float] | None:
+        value = fit.intervals.get(name)
+        return None if value is None else [value[0], value[1]]
+
+    return {
+        "sigma": fit.sigma,
+        "kappa": fit.kappa,
+        "lambda": fit.lam,
+        "n_star": fit.n_star,
+        "x_max": fit.x_max,
+        "r_squared": fit.r_squared,
+        "sigma_ci": interval("sigma"),
+        "kappa_ci": interval("kappa"),
+        "lambda_ci": interval("lambda"),
+        "amdahl": {"sigma": amdahl.sigma, "lambda": amdahl.lam, "r_squared": amdahl.r_squared},
+        "warnings": list(fit.warnings),
+    }
+
+
+def _fit_text(fit: Any, amdahl: Any, points: list[tuple[float, float]]) -> str:
+    top = max(n for n, _ in points)
+    lines = [
+        f"Universal Scalability Law: sigma {_fmt(fit.sigma)}, kappa {_fmt(fit.kappa)}, "
+        f"lambda {_fmt(fit.lam)} (R^2 {fit.r_squared:.4f})",
+        f"- contention (sigma): {fit.sigma:.2%} of the work is serialised; it caps the speed-up",
+        f"- coherency (kappa): each pair of concurrent workers costs {_fmt(fit.kappa)} of a "
+        "unit of work to keep consistent; it makes throughput fall past the peak",
+        f"- one worker does {_fmt(fit.lam)} per unit of time",
+    ]
+    if fit.n_star is not None:
+        where = "beyond" if fit.n_star > top else "inside"
+        lines.append(
+            f"- peak: {_fmt(fit.x_max)} at concurrency {fit.n_star:.1f} ({where} the "
+            f"measured range, which ends at {top:g})"
+        )
+    elif fit.x_max is not None:
+        lines.append(f"- no coherency cost: throughput approaches {_fmt(fit.x_max)}")
+    lines.append(
+        f"Amdahl (kappa = 0): sigma {_fmt(amdahl.sigma)}, lambda {_fmt(amdahl.lam)} "
+        f"(R^2 {amdahl.r_squared:.4f})"
+    )
+    lines += [f"warning: {w}" for w in fit.warnings]
+    return "\n".join(lines)
+
+
+def fit(args: argparse.Namespace) -> int:
+    from perfeng.analysis.scalability import FitError, fit_amdahl, fit_gunther, fit_usl
+
+    points = read_points(args.data)
+    try:
+        model = fit_gunther(points) if args.method == "gunther" else fit_usl(points)
+        amdahl = fit_amdahl(points)
+    except FitError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(_fit_json(model, amdahl), indent=1))
+    else:
+        print(_fit_text(model, amdahl, points))
+    return int(ExitCode.OK)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.capacity_command == "queue":
         return queue(args)
+    if args.capacity_command == "fit":
+        return fit(args)
     raise UsageError(
         f"'perfeng capacity {args.capacity_command}' is not built yet in this "
         "version; 'perfeng capacity queue' is"

@@ -143,7 +143,7 @@ def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _add_capacity(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("capacity", help="capacity planning: queueing models (M/M/c)")
+    p = sub.add_parser("capacity", help="capacity planning: scalability fits and queueing models")
     commands = p.add_subparsers(dest="capacity_command", metavar="COMMAND", required=True)
     q = commands.add_parser(
         "queue",
@@ -161,7 +161,16 @@ def _add_capacity(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     q.add_argument("--max-utilisation", help="cap on utilisation when finding servers: 0.7 or 70%%")
     q.add_argument("--json", action="store_true", help="print the figures as JSON")
-    for name in ("find", "fit", "plan"):
+    f = commands.add_parser("fit", help="fit the Universal Scalability Law (and Amdahl)")
+    f.add_argument("data", help="CSV with the header concurrency,throughput")
+    f.add_argument(
+        "--method",
+        choices=["least-squares", "gunther"],
+        default="least-squares",
+        help="least-squares (the R usl package) or Gunther's normalised quadratic",
+    )
+    f.add_argument("--json", action="store_true", help="print the coefficients as JSON")
+    for name in ("find", "plan"):
         commands.add_parser(name, help="not built yet")
     p.set_defaults(handler="perfeng.cli.capacity:run")
 
