@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +115,37 @@ def test_a_port_in_use_gets_a_clear_message(demo: DemoProcess) -> None:
     assert result.returncode == 2
     assert "already in use" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_capacity_find_sees_the_lock_plateau(demo: DemoProcess, tmp_path: Path) -> None:
+    """/lock serialises 5 ms sections: about 200/s at most. The search must land below it."""
+    out = tmp_path / "capacity.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "perfeng",
+            "capacity",
+            "find",
+            demo.url + "/lock",
+            "--slo",
+            "p99<50ms",
+            "--start",
+            "50",
+            "--step-duration",
+            "2s",
+            "--resolution",
+            "15%",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(out.read_text())
+    assert 100 <= found["max_sustainable_rps"] < 205
+    assert found["first_failing_rps"] <= 400
+    assert all(s["concurrency"] is not None for s in found["steps"])

@@ -170,8 +170,24 @@ def _add_capacity(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="least-squares (the R usl package) or Gunther's normalised quadratic",
     )
     f.add_argument("--json", action="store_true", help="print the coefficients as JSON")
-    for name in ("find", "plan"):
-        commands.add_parser(name, help="not built yet")
+    d = commands.add_parser(
+        "find", help="the highest arrival rate that meets the SLOs (steps of the open model)"
+    )
+    d.add_argument("target", help="URL or scenario.toml")
+    d.add_argument(
+        "--slo",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="a threshold every step must meet, e.g. 'p99<200ms' (repeatable)",
+    )
+    d.add_argument("--start", default="50", help="first rate (default 50/s)")
+    d.add_argument("--max", default="100000", help="highest rate to try (default 100000/s)")
+    d.add_argument("--step-duration", default="20s", help="length of each step (default 20s)")
+    d.add_argument("--resolution", default="5%", help="stop bisecting within this (default 5%%)")
+    d.add_argument("--timeout", help="total timeout per request (default 10s)")
+    d.add_argument("--out", help="write the capacity result (JSON) here")
+    commands.add_parser("plan", help="not built yet")
     p.set_defaults(handler="perfeng.cli.capacity:run")
 
 

@@ -17,8 +17,12 @@ class Task:
 
 TASKS: tuple[Task, ...] = (
     Task("Run a load test", "perfeng load URL|scenario.toml|flows.py", True),
-    Task("Find the capacity of a service under an SLO", "perfeng capacity find", False),
-    Task("Fit a scalability model (USL, Amdahl)", "perfeng capacity fit", False),
+    Task(
+        "Find the capacity of a service under an SLO",
+        "perfeng capacity find URL --slo 'p99<200ms'",
+        True,
+    ),
+    Task("Fit a scalability model (USL, Amdahl)", "perfeng capacity fit data.csv", True),
     Task(
         "Plan servers with queueing theory",
         "perfeng capacity queue --arrival-rate 200/h --service-time 3m",
@@ -71,7 +75,7 @@ def _choose(ask: Callable[[str], str]) -> int:
     if not task.ready:
         print(f"'{task.title}' is not built yet in this version of perfeng.")
         return 0
-    if task.title.startswith(("Merge", "Build a report", "Plan servers")):
+    if not task.title.startswith("Run a load test"):
         print(f"Run: {task.command}")
         return 0
     return _load_test(ask)
