@@ -500,3 +500,71 @@ def test_capacity_fit_bad_input(tmp_path: Path, content: str, message: str) -> N
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr and "nan" not in result.stdout.lower()
+
+
+def _capacity_file(tmp_path: Path, best: float | None = 200.0) -> Path:
+    path = tmp_path / "capacity.json"
+    path.write_text(
+        json.dumps(
+            {
+                "format": "perfeng-capacity",
+                "format_version": 1,
+                "slos": ["p99<200ms"],
+                "target": "http://x/",
+                "max_sustainable_rps": best,
+                "steps": [],
+            }
+        )
+    )
+    return path
+
+
+def test_capacity_plan_linear_and_usl(tmp_path: Path) -> None:
+    found = _capacity_file(tmp_path)
+    result = perfeng(
+        "capacity",
+        "plan",
+        str(found),
+        "--target-rate",
+        "5000",
+        "--slo",
+        "p99<200ms",
+        "--headroom",
+        "30%",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["instances"] == 33  # 6,500/s over 200/s per instance
+    assert any("linearly" in a for a in plan["assumptions"])
+    points = tmp_path / "scale.csv"
+    points.write_text("instances,throughput\n1,200\n2,390\n4,740\n8,1300\n")
+    result = perfeng(
+        "capacity", "plan", str(found), "--target-rate", "1000", "--scale-out", str(points)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "USL fit" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("best", "args", "message"),
+    [
+        (None, ["--target-rate", "100"], "no rate met the SLOs"),
+        (200.0, ["--target-rate", "lots"], "invalid rate"),
+        (200.0, ["--target-rate", "100", "--headroom", "300%"], "between 0 and 1"),
+    ],
+)
+def test_capacity_plan_bad_input(
+    tmp_path: Path, best: float | None, args: list[str], message: str
+) -> None:
+    result = perfeng("capacity", "plan", str(_capacity_file(tmp_path, best)), *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_capacity_plan_refuses_other_files(tmp_path: Path) -> None:
+    other = tmp_path / "run.json"
+    other.write_text('{"format": "perfeng-run"}')
+    result = perfeng("capacity", "plan", str(other), "--target-rate", "100")
+    assert result.returncode == 2
+    assert "not a perfeng capacity result" in result.stderr

@@ -98,7 +98,8 @@ def read_points(path_text: str) -> list[tuple[float, float]]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     rows = [r for r in csv.reader(lines) if r and any(c.strip() for c in r)]
-    if not rows or [c.strip().lower() for c in rows[0]] != ["concurrency", "throughput"]:
+    header = [c.strip().lower() for c in rows[0]] if rows else []
+    if header not in (["concurrency", "throughput"], ["instances", "throughput"]):
         raise ConfigError(f"{path}: the first line must be the header 'concurrency,throughput'")
     points = []
     for number, row in enumerate(rows[1:], 2):
@@ -350,6 +351,86 @@ def find(args: argparse.Namespace) -> int:
     return int(ExitCode.OK if search.best is not None else ExitCode.THRESHOLD_FAILED)
 
 
+def _instances_by_usl(points: list[tuple[float, float]], needed: float) -> tuple[int, str]:
+    from perfeng.analysis.scalability import fit_usl, usl
+
+    model = fit_usl(points)
+    peak = model.x_max
+    if peak is not None and peak < needed:
+        raise UsageError(
+            f"the USL fit peaks at {peak:,.0f}/s (at {_fmt(model.n_star)} "
+            f"instances): no number of instances reaches {needed:,.0f}/s"
+        )
+    limit = int(model.n_star) + 1 if model.n_star is not None else 100_000
+    for count in range(1, limit + 1):
+        if usl(count, model.sigma, model.kappa, model.lam) >= needed:
+            return count, (
+                f"USL fit of the scale-out points: sigma {_fmt(model.sigma)}, "
+                f"kappa {_fmt(model.kappa)}, lambda {_fmt(model.lam)}/s per instance"
+            )
+    raise UsageError(f"no number of instances up to {limit} reaches {needed:,.0f}/s")
+
+
+def plan(args: argparse.Namespace) -> int:
+    import math
+    from pathlib import Path
+
+    from perfeng.errors import ConfigError
+    from perfeng.units import parse_rate
+
+    try:
+        found = json.loads(Path(args.capacity).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{args.capacity}: not a readable capacity result: {exc}") from None
+    if not isinstance(found, dict) or found.get("format") != "perfeng-capacity":
+        raise ConfigError(
+            f"{args.capacity}: not a perfeng capacity result "
+            "(make one with perfeng capacity find --out)"
+        )
+    per_instance = found.get("max_sustainable_rps")
+    if not per_instance:
+        raise ConfigError(f"{args.capacity}: no rate met the SLOs, so there is nothing to scale")
+    target = parse_rate(args.target_rate)
+    headroom = _fraction(args.headroom, "--headroom") if args.headroom else 0.0
+    assert headroom is not None
+    needed = target * (1 + headroom)
+    assumptions = [
+        f"one instance sustains {per_instance:,.1f}/s under {', '.join(found['slos'])} "
+        f"(measured by capacity find on {found['target']})",
+        f"target {target:,.1f}/s plus {headroom:.0%} headroom = {needed:,.1f}/s",
+    ]
+    if args.slo and set(args.slo) != set(found["slos"]):
+        assumptions.append(
+            f"warning: the SLOs asked for ({', '.join(args.slo)}) are not the "
+            "ones measured; measure with them for a trustworthy plan"
+        )
+    if args.scale_out:
+        count, how = _instances_by_usl(read_points(args.scale_out), needed)
+        assumptions.append(how)
+    else:
+        count = math.ceil(needed / per_instance - 1e-9)
+        assumptions.append(
+            "instances scale linearly and share no bottleneck (give "
+            "--scale-out with measured instances,throughput points to fit the USL)"
+        )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "instances": count,
+                    "per_instance_rps": per_instance,
+                    "needed_rps": needed,
+                    "assumptions": assumptions,
+                },
+                indent=1,
+            )
+        )
+    else:
+        print(f"instances needed: {count}")
+        print("\n".join(f"- {a}" for a in assumptions))
+    return int(ExitCode.OK)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.capacity_command == "queue":
         return queue(args)
@@ -357,6 +438,8 @@ def run(args: argparse.Namespace) -> int:
         return fit(args)
     if args.capacity_command == "find":
         return find(args)
+    if args.capacity_command == "plan":
+        return plan(args)
     raise UsageError(
         f"'perfeng capacity {args.capacity_command}' is not built yet in this "
         "version; 'perfeng capacity queue' is"

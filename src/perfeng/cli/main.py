@@ -187,7 +187,23 @@ def _add_capacity(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     d.add_argument("--resolution", default="5%", help="stop bisecting within this (default 5%%)")
     d.add_argument("--timeout", help="total timeout per request (default 10s)")
     d.add_argument("--out", help="write the capacity result (JSON) here")
-    commands.add_parser("plan", help="not built yet")
+    n = commands.add_parser("plan", help="instances needed for a target rate")
+    n.add_argument("capacity", help="a result of capacity find (capacity.json)")
+    n.add_argument("--target-rate", required=True, help="the rate to serve, e.g. 5000/s")
+    n.add_argument(
+        "--slo",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="the SLOs the plan is for (checked against the measured ones)",
+    )
+    n.add_argument("--headroom", help="spare capacity on top, e.g. 30%%")
+    n.add_argument(
+        "--scale-out",
+        metavar="CSV",
+        help="measured instances,throughput points: fit the USL across instances",
+    )
+    n.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.set_defaults(handler="perfeng.cli.capacity:run")
 
 
