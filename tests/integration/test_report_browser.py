@@ -130,3 +130,53 @@ def test_user_strings_are_shown_not_run(reports: dict[str, Path]) -> None:
 def test_report_documents_are_json_backed(reports: dict[str, Path]) -> None:
     head = json.loads((reports["work"] / "head.json").read_text())
     assert NASTY in head["summary"]["by_name"]
+
+
+def test_capacity_pages_render_in_chromium(tmp_path: Path) -> None:
+    binary = require_program("chromium")
+    found = tmp_path / "capacity.json"
+    steps = [
+        {
+            "target_rate": r,
+            "achieved_rps": min(r, 190.0),
+            "p50_ms": 5.0,
+            "p90_ms": 6.0,
+            "p99_ms": 7.0 if r < 190 else 120.0,
+            "mean_ms": 5.5,
+            "error_rate": 0.0,
+            "concurrency": r * 0.0055,
+            "pass": r < 190,
+        }
+        for r in (50, 100, 200, 150, 175)
+    ]
+    found.write_text(
+        json.dumps(
+            {
+                "format": "perfeng-capacity",
+                "format_version": 1,
+                "slos": ["p99<50ms"],
+                "target": "http://127.0.0.1:1/lock",
+                "max_sustainable_rps": 175.0,
+                "first_failing_rps": 200.0,
+                "knee_rps": 175.0,
+                "steps": steps,
+            }
+        )
+    )
+    assert perfeng("report", str(found), "-o", "capacity.html", cwd=tmp_path).returncode == 0
+    data = tmp_path / "sdm91.csv"
+    data.write_text(
+        "concurrency,throughput\n1,64.9\n18,995.9\n36,1652.4\n72,1853.2\n"
+        "108,1828.9\n144,1775\n216,1702.2\n"
+    )
+    fitted = perfeng("capacity", "fit", str(data), "--chart", "fit.html", cwd=tmp_path)
+    assert fitted.returncode == 0, fitted.stderr
+    for name, charts_wanted in (("capacity.html", 2), ("fit.html", 1)):
+        page = tmp_path / name
+        dom = chromium(binary, tmp_path / f"profile-{name}", "--dump-dom", page.as_uri())
+        assert dom.returncode == 0
+        assert "CONSOLE" not in dom.stderr
+        assert "<script" not in dom.stdout.lower()
+        svgs = re.findall(r"<svg.*?</svg>", dom.stdout, flags=re.DOTALL)
+        assert len(svgs) == charts_wanted
+        assert all(svg.count("<path") >= 3 for svg in svgs)

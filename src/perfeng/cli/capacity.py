@@ -176,7 +176,30 @@ def fit(args: argparse.Namespace) -> int:
         print(json.dumps(_fit_json(model, amdahl), indent=1))
     else:
         print(_fit_text(model, amdahl, points))
+    if args.chart:
+        _fit_chart(args.chart, points, model, amdahl)
     return int(ExitCode.OK)
+
+
+def _fit_chart(path: str, points: list[tuple[float, float]], model: Any, amdahl: Any) -> None:
+    from pathlib import Path
+
+    from perfeng.analysis.scalability import usl
+    from perfeng.report.capacity_html import render_fit
+
+    page = render_fit(
+        points,
+        lambda n: usl(n, model.sigma, model.kappa, model.lam),
+        lambda n: usl(n, amdahl.sigma, 0.0, amdahl.lam),
+        model.lam,
+        model.n_star,
+        _fit_text(model, amdahl, points),
+    )
+    try:
+        Path(path).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    print(f"chart written to {path}")
 
 
 DROP_LIMIT = 0.01  # a step that drops more of its arrivals than this is overloaded

@@ -170,6 +170,11 @@ def _add_capacity(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="least-squares (the R usl package) or Gunther's normalised quadratic",
     )
     f.add_argument("--json", action="store_true", help="print the coefficients as JSON")
+    f.add_argument(
+        "--chart",
+        metavar="HTML",
+        help="also write a chart: points, USL, Amdahl, linear scaling, N*",
+    )
     d = commands.add_parser(
         "find", help="the highest arrival rate that meets the SLOs (steps of the open model)"
     )

@@ -51,7 +51,25 @@ def _render(args: argparse.Namespace, documents: list[dict[str, Any]]) -> str:
     return render_html(documents[0], _spectrum(documents[0]))
 
 
+def _capacity_page(path: str) -> str | None:
+    """The HTML page of a capacity result, or None when the file is something else."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != "perfeng-capacity":
+        return None
+    from perfeng.report.capacity_html import render_find
+
+    return render_find(data)
+
+
 def run(args: argparse.Namespace) -> int:
+    page = _capacity_page(args.inputs[0]) if len(args.inputs) == 1 else None
+    if page is not None and args.format == "html":
+        return _write(args.output or "capacity.html", page)
     if len(args.inputs) > 2:
         raise UsageError("give one result, or two (base and head) to compare")
     if len(args.inputs) == 2 and args.format != "html":
@@ -60,11 +78,15 @@ def run(args: argparse.Namespace) -> int:
     text = _render(args, documents)
     output = args.output or ("report.html" if args.format == "html" else None)
     if output:
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
-        print(f"report written to {output}")
-    else:
-        sys.stdout.write(text)
+        return _write(output, text)
+    sys.stdout.write(text)
+    return int(ExitCode.OK)
+
+
+def _write(output: str, text: str) -> int:
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    print(f"report written to {output}")
     return int(ExitCode.OK)

@@ -121,3 +121,37 @@ def stacked_bars(title: str, xs: Sequence[float], stacks: dict[str, Sequence[int
         axes.text(0.5, 0.5, "no errors", transform=axes.transAxes, ha="center", color="#16a34a")
     _finish(axes, title, "seconds", "errors", legend=bool(stacks), grid_axis="y")
     return _svg(figure)
+
+
+def points_and_curves(
+    title: str,
+    points: Sequence[tuple[float, float]],
+    curves: Sequence[Series],
+    xlabel: str,
+    ylabel: str,
+    *,
+    dashed: Sequence[str] = (),
+    marker_x: float | None = None,
+    marker_label: str = "",
+    y_top: float | None = None,
+) -> str:
+    """Measured points with model curves over them (and an optional vertical marker)."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(7.5, 3.0))
+    axes.scatter(
+        [p[0] for p in points],
+        [p[1] for p in points],
+        color="#111827",
+        s=18,
+        label="measured",
+        zorder=3,
+    )
+    for index, (label, xs, ys) in enumerate(curves):
+        kept = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
+        _plot(axes, index, label, kept, dashed=label in dashed)
+    if marker_x is not None:
+        axes.axvline(marker_x, color="#6b7280", linestyle=":", linewidth=1.2, label=marker_label)
+    if y_top is not None:
+        axes.set_ylim(0, y_top)
+    _finish(axes, title, xlabel, ylabel, legend=True)
+    return _svg(figure)
