@@ -504,17 +504,14 @@ def test_capacity_fit_bad_input(tmp_path: Path, content: str, message: str) -> N
 
 def _capacity_file(tmp_path: Path, best: float | None = 200.0) -> Path:
     path = tmp_path / "capacity.json"
+    section = {
+        "slos": ["p99<200ms"],
+        "target": "http://x/",
+        "max_sustainable_rps": best,
+        "steps": [],
+    }
     path.write_text(
-        json.dumps(
-            {
-                "format": "perfeng-capacity",
-                "format_version": 1,
-                "slos": ["p99<200ms"],
-                "target": "http://x/",
-                "max_sustainable_rps": best,
-                "steps": [],
-            }
-        )
+        json.dumps({"format": "perfeng-capacity", "format_version": 1, "capacity": section})
     )
     return path
 

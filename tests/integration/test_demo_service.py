@@ -145,7 +145,7 @@ def test_capacity_find_sees_the_lock_plateau(demo: DemoProcess, tmp_path: Path) 
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    found = json.loads(out.read_text())
+    found = json.loads(out.read_text())["capacity"]
     assert 100 <= found["max_sustainable_rps"] < 205
     assert found["first_failing_rps"] <= 400
     assert all(s["concurrency"] is not None for s in found["steps"])

@@ -154,12 +154,14 @@ def test_capacity_pages_render_in_chromium(tmp_path: Path) -> None:
             {
                 "format": "perfeng-capacity",
                 "format_version": 1,
-                "slos": ["p99<50ms"],
-                "target": "http://127.0.0.1:1/lock",
-                "max_sustainable_rps": 175.0,
-                "first_failing_rps": 200.0,
-                "knee_rps": 175.0,
-                "steps": steps,
+                "capacity": {
+                    "slos": ["p99<50ms"],
+                    "target": "http://127.0.0.1:1/lock",
+                    "max_sustainable_rps": 175.0,
+                    "first_failing_rps": 200.0,
+                    "knee_rps": 175.0,
+                    "steps": steps,
+                },
             }
         )
     )

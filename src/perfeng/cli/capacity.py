@@ -340,10 +340,7 @@ def find(args: argparse.Namespace) -> int:
             break
         if step.saturated and search.best is None:
             break
-    result = {
-        "format": "perfeng-capacity",
-        "format_version": 1,
-        "metadata": collect(started, time.time(), __import__("sys").argv[1:]),
+    section = {
         "slos": list(args.slo),
         "target": args.target,
         "max_sustainable_rps": search.best,
@@ -364,9 +361,15 @@ def find(args: argparse.Namespace) -> int:
             for s in steps
         ],
     }
+    result = {
+        "format": "perfeng-capacity",
+        "format_version": 1,
+        "metadata": collect(started, time.time(), __import__("sys").argv[1:]),
+        "capacity": section,
+    }
     print(
         f"max sustainable rate: {_fmt(search.best)}/s; first failing: "
-        f"{_fmt(search.worst)}/s; knee: {_fmt(result['knee_rps'])}/s"
+        f"{_fmt(search.worst)}/s; knee: {_fmt(section['knee_rps'])}/s"
     )
     if args.out:
         write_json(args.out, result)
@@ -410,6 +413,7 @@ def plan(args: argparse.Namespace) -> int:
             f"{args.capacity}: not a perfeng capacity result "
             "(make one with perfeng capacity find --out)"
         )
+    found = found.get("capacity", {})
     per_instance = found.get("max_sustainable_rps")
     if not per_instance:
         raise ConfigError(f"{args.capacity}: no rate met the SLOs, so there is nothing to scale")

@@ -36,7 +36,8 @@ def _steps_table(steps: list[dict[str, Any]]) -> str:
     return f"<h2>Steps</h2><table><tr>{head}</tr>{rows}</table>"
 
 
-def render_find(result: dict[str, Any]) -> str:
+def render_find(document: dict[str, Any]) -> str:
+    result = document["capacity"]
     steps = sorted(result["steps"], key=lambda s: s["target_rate"])
     offered = [s["target_rate"] for s in steps]
     throughput = charts.points_and_curves(
