@@ -565,3 +565,26 @@ def test_capacity_plan_refuses_other_files(tmp_path: Path) -> None:
     result = perfeng("capacity", "plan", str(other), "--target-rate", "100")
     assert result.returncode == 2
     assert "not a perfeng capacity result" in result.stderr
+
+
+def test_capacity_fit_reads_a_capacity_result(tmp_path: Path) -> None:
+    from perfeng.analysis.scalability import usl
+
+    steps = [
+        {
+            "target_rate": r,
+            "achieved_rps": usl(n, 0.05, 0.002, 100.0),
+            "concurrency": n,
+            "pass": True,
+        }
+        for r, n in ((50, 1), (100, 2), (200, 4), (400, 8), (800, 16))
+    ]
+    path = tmp_path / "capacity.json"
+    path.write_text(
+        json.dumps(
+            {"format": "perfeng-capacity", "format_version": 1, "capacity": {"steps": steps}}
+        )
+    )
+    result = perfeng("capacity", "fit", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert round(json.loads(result.stdout)["sigma"], 3) == 0.05

@@ -89,10 +89,7 @@ def read_points(path_text: str) -> list[tuple[float, float]]:
 
     path = Path(path_text)
     if path.suffix == ".json":
-        raise ConfigError(
-            f"{path}: fitting a capacity.json needs 'perfeng capacity find', "
-            "which is not built yet; give a CSV of concurrency,throughput"
-        )
+        return _points_of_capacity(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -111,6 +108,25 @@ def read_points(path_text: str) -> list[tuple[float, float]]:
             ) from None
         points.append((n, x))
     return points
+
+
+def _points_of_capacity(path: Any) -> list[tuple[float, float]]:
+    """(mean concurrency by Little's law, achieved throughput) of each step of a capacity
+    result: the throughput-against-concurrency curve the USL describes."""
+    from perfeng.errors import ConfigError
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a readable capacity result: {exc}") from None
+    if not isinstance(document, dict) or document.get("format") != "perfeng-capacity":
+        raise ConfigError(f"{path}: not a perfeng capacity result")
+    steps = document.get("capacity", {}).get("steps", [])
+    return sorted(
+        (s["concurrency"], s["achieved_rps"])
+        for s in steps
+        if s.get("concurrency") and s.get("achieved_rps")
+    )
 
 
 def _fmt(value: float | None) -> str:
