@@ -9,9 +9,10 @@ class ExitCode(IntEnum):
     """Process exit codes, documented in ``perfeng --help``."""
 
     OK = 0  # every threshold passed
-    THRESHOLD_FAILED = 1  # at least one threshold failed
+    THRESHOLD_FAILED = 1  # a threshold or budget failed, or a comparison found a regression
     USAGE = 2  # usage or configuration error
     UNREACHABLE = 3  # the target could not be reached at all
+    STORE_UNAVAILABLE = 4  # the history database could not be opened, reached or written
     INTERRUPTED = 130  # SIGINT
     TERMINATED = 143  # SIGTERM
 
@@ -20,9 +21,10 @@ def exit_code_help() -> str:
     """The exit-code table for ``--help``."""
     lines = {
         ExitCode.OK: "all thresholds passed",
-        ExitCode.THRESHOLD_FAILED: "a threshold failed",
+        ExitCode.THRESHOLD_FAILED: "a threshold or budget failed, or a regression was found",
         ExitCode.USAGE: "usage or configuration error",
         ExitCode.UNREACHABLE: "the target could not be reached at all",
+        ExitCode.STORE_UNAVAILABLE: "the history database could not be reached, opened or written",
         ExitCode.INTERRUPTED: "interrupted by SIGINT (partial result written)",
         ExitCode.TERMINATED: "stopped by SIGTERM (partial result written)",
     }
@@ -47,3 +49,9 @@ class TargetUnreachable(PerfengError):
     """Not a single request reached the target."""
 
     exit_code = ExitCode.UNREACHABLE
+
+
+class StoreError(PerfengError):
+    """The history database cannot be reached, opened, migrated or written."""
+
+    exit_code = ExitCode.STORE_UNAVAILABLE
