@@ -56,6 +56,20 @@ def parse_positive_int(text: str, what: str) -> int:
     return value
 
 
+_FRACTION = re.compile(rf"^{_NUMBER}\s*(%)?$")
+
+
+def parse_fraction(text: str, what: str, *, high: float = 1.0) -> float:
+    """``'5%'`` or ``'0.05'`` as 0.05, between 0 and ``high`` (inclusive)."""
+    match = _FRACTION.match(text.strip())
+    if not match:
+        raise UsageError(f"invalid {what} {text!r}: use a percentage such as 5% or a fraction")
+    value = float(match.group(1)) / (100 if match.group(2) else 1)
+    if value > high:
+        raise UsageError(f"invalid {what} {text!r}: must be at most {high:g} ({high:.0%})")
+    return value
+
+
 def format_duration_ns(ns: float) -> str:
     """A short human form: 850us, 12.3ms, 4.20s, 2m05s (rounding never leaves its unit)."""
     if round(ns / 1_000) < 1_000:

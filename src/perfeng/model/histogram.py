@@ -156,3 +156,18 @@ def values_at_ms(histogram: Any, percentiles: tuple[float, ...]) -> tuple[float 
 
 def value_at_ms(histogram: Any, percentile: float) -> float | None:
     return values_at_ms(histogram, (percentile,))[0]
+
+
+def recorded(histogram: Any) -> list[tuple[int, int]]:
+    """(value, count) of every populated bucket, lowest first, in microseconds; the value is
+    the bucket's highest equivalent value, as HdrHistogram's percentiles report it."""
+    if histogram.get_total_count() == 0:
+        return []
+    low = _index_of(histogram, max(histogram.min_value, LOWEST_US))
+    high = _index_of(histogram, max(histogram.max_value, LOWEST_US))
+    counts = histogram.counts
+    return [
+        (histogram.get_highest_equivalent_value(histogram.get_value_from_index(i)), counts[i])
+        for i in range(low, high + 1)
+        if counts[i]
+    ]

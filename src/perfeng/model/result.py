@@ -171,6 +171,13 @@ def build_document(
 
 def load_document(path: str | Path) -> dict[str, Any]:
     """Read and check a run result; ``DocumentError`` with a one-line reason otherwise."""
+    document = read_json(path)
+    check_document(document, str(path))
+    return document  # type: ignore[no-any-return]
+
+
+def read_json(path: str | Path) -> Any:
+    """The parsed JSON of a file; ``DocumentError`` when missing, unreadable or truncated."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -185,8 +192,7 @@ def load_document(path: str | Path) -> dict[str, Any]:
             f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg});"
             " truncated file?"
         ) from None
-    check_document(document, str(path))
-    return document  # type: ignore[no-any-return]
+    return document
 
 
 def check_document(document: Any, where: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree
 
@@ -9,39 +10,65 @@ from perfeng.report.values import observed_text
 
 
 def render(document: dict[str, Any]) -> str:
-    summary = document["summary"]
-    verdicts = summary["thresholds"]
-    failures = sum(not v["pass"] for v in verdicts)
-    seconds = f"{document['metadata'].get('duration_s', 0):.3f}"
+    verdicts = document["summary"]["thresholds"]
+    cases = [
+        Case(
+            verdict["expression"],
+            verdict["pass"],
+            _failure_message(verdict),
+            verdict.get("note") or "",
+            f"observed {observed_text(verdict['observed'], verdict.get('unit', ''))} "
+            f"{verdict.get('unit', '')}; margin {verdict.get('margin')}",
+        )
+        for verdict in verdicts
+    ]
+    return render_cases("perfeng.thresholds", cases, document["metadata"].get("duration_s", 0))
+
+
+def _failure_message(verdict: dict[str, Any]) -> str:
+    observed = observed_text(verdict["observed"], verdict.get("unit", ""))
+    return f"observed {observed}, limit {verdict['limit']:g} {verdict.get('unit', '')}"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One test case: a threshold or budget and its outcome (``passed`` None: skipped)."""
+
+    name: str
+    passed: bool | None
+    message: str
+    detail: str
+    output: str
+
+
+def render_cases(suite_name: str, cases: list[Case], seconds: float) -> str:
+    failures = sum(case.passed is False for case in cases)
+    skipped = sum(case.passed is None for case in cases)
+    time = f"{seconds:.3f}"
+    tests, failed = str(len(cases)), str(failures)
     suites = ElementTree.Element(
-        "testsuites", name="perfeng", tests=str(len(verdicts)), failures=str(failures), time=seconds
+        "testsuites", name="perfeng", tests=tests, failures=failed, time=time
     )
     suite = ElementTree.SubElement(
         suites,
         "testsuite",
-        name="perfeng.thresholds",
-        tests=str(len(verdicts)),
-        failures=str(failures),
+        name=suite_name,
+        tests=tests,
+        failures=failed,
         errors="0",
-        time=seconds,
+        skipped=str(skipped),
+        time=time,
     )
-    for verdict in verdicts:
-        case = ElementTree.SubElement(
-            suite, "testcase", classname="perfeng.thresholds", name=verdict["expression"]
-        )
-        observed = observed_text(verdict["observed"], verdict.get("unit", ""))
-        if not verdict["pass"]:
+    for case in cases:
+        element = ElementTree.SubElement(suite, "testcase", classname=suite_name, name=case.name)
+        if case.passed is False:
             failure = ElementTree.SubElement(
-                case,
-                "failure",
-                message=f"observed {observed}, limit {verdict['limit']:g} "
-                f"{verdict.get('unit', '')}",
-                type="threshold",
+                element, "failure", message=case.message, type=suite_name
             )
-            failure.text = verdict.get("note") or None
-        ElementTree.SubElement(
-            case, "system-out"
-        ).text = f"observed {observed} {verdict.get('unit', '')}; margin {verdict.get('margin')}"
+            failure.text = case.detail or None
+        elif case.passed is None:
+            ElementTree.SubElement(element, "skipped", message=case.detail or case.message)
+        ElementTree.SubElement(element, "system-out").text = case.output
     ElementTree.indent(suites)
     body: str = ElementTree.tostring(suites, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

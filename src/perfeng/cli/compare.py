@@ -1,0 +1,88 @@
+"""``perfeng compare base.json head.json``: is head slower than base, name by name?"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from perfeng.errors import ConfigError, ExitCode, UsageError
+from perfeng.units import parse_fraction
+
+_KIND_OF_FORMAT = {"perfeng-run": "run", "perfeng-bench": "bench"}
+_DESCRIBED = {"run": "a load-test result", "bench": "a benchmark result"}
+
+
+def load_comparable(path: str) -> tuple[str, dict[str, Any]]:
+    """The document's kind (``run`` or ``bench``) and the checked document."""
+    from perfeng.model import result
+
+    document = result.read_json(path)
+    kind = _KIND_OF_FORMAT.get(str(document.get("format"))) if isinstance(document, dict) else None
+    if kind == "bench":
+        from perfeng.model import bench
+
+        bench.check_bench_document(document, path)
+    elif kind == "run":
+        result.check_document(document, path)
+    elif isinstance(document, dict) and document.get("format") == "perfeng-capacity":
+        raise ConfigError(
+            f"{path}: a capacity result; compare takes load-test or benchmark results"
+        )
+    else:
+        result.check_document(document, path)  # raises the usual "not a perfeng result"
+    return str(kind), document
+
+
+def _load_pair(base_path: str, head_path: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    from perfeng.model.result import DocumentError
+
+    try:
+        base_kind, base = load_comparable(base_path)
+        head_kind, head = load_comparable(head_path)
+    except DocumentError as exc:
+        raise ConfigError(str(exc)) from None
+    if base_kind != head_kind:
+        raise ConfigError(
+            f"{base_path} is {_DESCRIBED[base_kind]} but {head_path} is {_DESCRIBED[head_kind]}:"
+            " compare two of the same kind"
+        )
+    return base_kind, base, head
+
+
+def _alpha(text: str) -> float:
+    alpha = parse_fraction(text, "--alpha")
+    if not 0 < alpha < 1:
+        raise UsageError(f"invalid --alpha {text!r}: must be between 0 and 1, e.g. 0.01")
+    return alpha
+
+
+def run(args: argparse.Namespace) -> int:
+    from perfeng.analysis import result_compare
+
+    min_effect = parse_fraction(args.min_effect, "--min-effect", high=10.0)
+    alpha = _alpha(args.alpha)
+    kind, base, head = _load_pair(args.base, args.head)
+    compare = result_compare.compare_benchmarks if kind == "bench" else result_compare.compare_runs
+    try:
+        comparison = compare(base, head, min_effect=min_effect, alpha=alpha)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"a result is incomplete or inconsistent: {exc}") from None
+    if not comparison.rows:
+        raise ConfigError(
+            f"{args.base} and {args.head} have no {'benchmark' if kind == 'bench' else 'request'}"
+            " name in common with enough values to compare"
+        )
+    print(_render(comparison, args.json, args.format), end="")
+    return int(ExitCode.THRESHOLD_FAILED if comparison.slower else ExitCode.OK)
+
+
+def _render(comparison: Any, as_json: bool, form: str) -> str:
+    from perfeng.analysis.result_compare import as_dict
+    from perfeng.report import comparison as renderer
+
+    if as_json:
+        return json.dumps(as_dict(comparison), indent=2) + "\n"
+    if form == "md":
+        return renderer.render_markdown(comparison)
+    return renderer.render_text(comparison)

@@ -1,0 +1,99 @@
+"""Render a ``ResultComparison`` (``perfeng compare``) as a plain table or as Markdown."""
+
+from __future__ import annotations
+
+from perfeng.analysis.result_compare import ResultComparison, Row
+from perfeng.units import format_ms
+
+_HEADER = ("name", "metric", "base", "head", "change", "interval", "p", "verdict")
+_KIND = {"bench": "benchmark results", "run": "load-test results"}
+
+
+def value_text(value: float, unit: str) -> str:
+    if unit == "s":
+        return _seconds(value)
+    if unit == "ms":
+        return f"{format_ms(value)} ms"
+    return f"{value:,.1f}/s"
+
+
+def _seconds(value: float) -> str:
+    for scale, suffix in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
+        if abs(value) >= scale:
+            return f"{value / scale:.4g} {suffix}"
+    return f"{value / 1e-9:.4g} ns"
+
+
+def _percent(change: float | None) -> str:
+    return "-" if change is None else f"{change:+.1%}"
+
+
+def _cells(row: Row) -> tuple[str, ...]:
+    interval = (
+        f"[{_percent(row.change_low)}, {_percent(row.change_high)}]"
+        if row.change_low is not None or row.change_high is not None
+        else "-"
+    )
+    return (
+        row.name,
+        row.metric,
+        value_text(row.base, row.unit),
+        value_text(row.head, row.unit),
+        _percent(row.change),
+        interval,
+        f"{row.p_value:.2g}",
+        row.verdict,
+    )
+
+
+def _tally(comparison: ResultComparison) -> str:
+    counts = {v: sum(r.verdict == v for r in comparison.rows) for v in ("slower", "faster")}
+    unchanged = len(comparison.rows) - counts["slower"] - counts["faster"]
+    return f"{counts['slower']} slower, {counts['faster']} faster, {unchanged} no change"
+
+
+def _notes(comparison: ResultComparison) -> list[str]:
+    notes = [f"warning: {w}" for w in comparison.warnings]
+    if comparison.only_in_base:
+        notes.append("only in base (not compared): " + ", ".join(comparison.only_in_base))
+    if comparison.only_in_head:
+        notes.append("only in head (not compared): " + ", ".join(comparison.only_in_head))
+    return notes
+
+
+def _title(comparison: ResultComparison) -> str:
+    return (
+        f"perfeng compare: {_KIND[comparison.kind]}; a change counts when p < "
+        f"{comparison.alpha:g} and it exceeds {comparison.min_effect:.1%}"
+    )
+
+
+def render_text(comparison: ResultComparison) -> str:
+    table = [_HEADER, *(_cells(row) for row in comparison.rows)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(_HEADER))]
+    lines = [_title(comparison), ""]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in table
+    ]
+    lines += ["", *_notes(comparison), f"verdict: {_tally(comparison)}"]
+    return "\n".join(lines) + "\n"
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_markdown(comparison: ResultComparison) -> str:
+    status = "**SLOWER**" if comparison.slower else "**OK**"
+    lines = [f"## {_title(comparison)}", "", f"{status}: {_tally(comparison)}", ""]
+    lines.append("| " + " | ".join(_HEADER) + " |")
+    lines.append("|" + "---|" * len(_HEADER))
+    for row in comparison.rows:
+        cells = list(_cells(row))
+        if row.verdict != "no change":
+            cells[-1] = f"**{cells[-1]}**"
+        lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+    notes = _notes(comparison)
+    if notes:
+        lines += ["", *(f"- {_md_escape(n)}" for n in notes)]
+    return "\n".join(lines) + "\n"
