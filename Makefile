@@ -37,14 +37,15 @@ test: lint typecheck
 	$(BIN)/pytest -q
 
 # Debian programs the integration tests and benchmarks start: nginx and wrk (anchors), openssl
-# (TLS certificates), chromium (the HTML report is checked in a real headless browser).
+# (TLS certificates), chromium (the HTML report is checked in a real headless browser),
+# postgresql (the history store's tests start a real server from its initdb and pg_ctl).
 system-deps:
 	@if command -v nginx >/dev/null && command -v wrk >/dev/null && command -v openssl >/dev/null \
-		&& command -v chromium >/dev/null; then \
-		echo "system-deps: nginx, wrk, openssl and chromium already installed"; \
+		&& command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		echo "system-deps: nginx, wrk, openssl, chromium and postgresql already installed"; \
 	else \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			nginx-light wrk openssl chromium; \
+			nginx-light wrk openssl chromium postgresql; \
 	fi
 
 bench: $(BENCH_STAMP) system-deps

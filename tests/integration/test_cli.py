@@ -35,7 +35,7 @@ def fast() -> Iterator[FastServer]:
 def test_help_lists_commands_and_exit_codes() -> None:
     result = perfeng("--help")
     assert result.returncode == 0
-    for text in ("load", "merge", "exit codes", "130", "threshold failed"):
+    for text in ("load", "merge", "exit codes", "130", "budget failed"):
         assert text in result.stdout
 
 

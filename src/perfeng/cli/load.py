@@ -96,6 +96,7 @@ def describe_plan(scenario: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    _check_save_flags(args)
     scenario = build_scenario(args)
     if args.dry_run:
         from perfeng.gates import parse_thresholds
@@ -104,6 +105,19 @@ def run(args: argparse.Namespace) -> int:
         print(describe_plan(scenario))
         return int(ExitCode.OK)
     return run_prepared(args, scenario)
+
+
+def _check_save_flags(args: argparse.Namespace) -> None:
+    """Bad --save flags fail before the run, not after it."""
+    if not args.save:
+        if args.store or args.tag:
+            raise UsageError("--store and --tag go with --save")
+        return
+    from perfeng.cli.history import parse_tags
+    from perfeng.store import resolve_url
+
+    resolve_url(args.store)
+    parse_tags(args.tag)
 
 
 def run_prepared(args: argparse.Namespace, scenario: Any) -> int:
@@ -255,7 +269,14 @@ def finish(args: argparse.Namespace, document: dict[str, Any], stop_reason: str 
         from perfeng.report.terminal import print_summary
 
         print_summary(document, sys.stdout, out_path=args.out)
-    return int(exit_code_for(document, stop_reason))
+    code = exit_code_for(document, stop_reason)
+    if getattr(args, "save", False):
+        from perfeng.cli.history import save_run
+
+        # After the result is written and shown: a store that fails loses nothing measured.
+        sys.stdout.flush()
+        save_run(document, args.store, args.tag)
+    return int(code)
 
 
 def exit_code_for(document: dict[str, Any], stop_reason: str | None) -> ExitCode:

@@ -88,6 +88,17 @@ def _add_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress and no summary")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--seed", type=int, help="random seed (request mix, data rows)")
+    p.add_argument("--save", action="store_true", help="append the result to the history database")
+    p.add_argument(
+        "--store", metavar="URL", help="with --save: history database URL (default: $PERFENG_STORE)"
+    )
+    p.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="with --save: a label stored with the result (repeatable)",
+    )
     p.set_defaults(handler="perfeng.cli.load:run")
 
 
@@ -212,6 +223,143 @@ def _add_capacity(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.set_defaults(handler="perfeng.cli.capacity:run")
 
 
+def _add_compare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="is head slower than base? (benchmark or load-test results, name by name)",
+        description="Compare two benchmark results (Mann-Whitney U, Hodges-Lehmann shift) or "
+        "two load-test results (p50/p90/p99 by Mood's quantile test, throughput by a Poisson "
+        "rate test). A change counts when significant (p < --alpha) and larger than "
+        "--min-effect. Exit 1 when anything is slower.",
+        epilog=f"exit codes:\n{exit_code_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("base", help="the baseline result (JSON)")
+    p.add_argument("head", help="the result to judge (JSON)")
+    p.add_argument("--min-effect", default="5%", help="smallest change that counts (default 5%%)")
+    p.add_argument("--alpha", default="0.01", help="significance level (default 0.01)")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.add_argument("--format", choices=("text", "md"), default="text", help="table or Markdown")
+    p.set_defaults(handler="perfeng.cli.compare:run")
+
+
+def _add_gate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "gate",
+        help="check a result against the budgets in perfeng.toml (absolute or vs history)",
+        description="Check a load-test or benchmark result against budgets: absolute limits "
+        "(p99<200ms, median<2ms) and limits relative to a baseline from the history database "
+        "or a baseline file (p99:+10%%, median:+5%%). See docs/gate.md.",
+        epilog=f"exit codes:\n{exit_code_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("result", help="the result to check (JSON)")
+    p.add_argument("--budgets", default="perfeng.toml", help="TOML file with a [budgets] table")
+    p.add_argument("--baseline", help="a result file to use as the baseline instead of history")
+    p.add_argument("--store", help="history database URL (default $PERFENG_STORE or SQLite)")
+    p.add_argument("--junit", metavar="FILE", help="also write the verdicts as JUnit XML")
+    p.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    p.set_defaults(handler="perfeng.cli.gate:run")
+
+
+def _add_history(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--store",
+        metavar="URL",
+        help="sqlite:///PATH or postgresql+psycopg://USER@HOST/DB "
+        "(default: $PERFENG_STORE, else .perfeng/history.db)",
+    )
+    p = sub.add_parser(
+        "history",
+        help="the history database: add results, list, show and export them",
+        epilog=f"exit codes:\n{exit_code_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = p.add_subparsers(dest="history_command", metavar="COMMAND")
+    a = commands.add_parser("add", parents=[common], help="store result documents")
+    a.add_argument("files", nargs="+", help="run, bench or capacity results (JSON)")
+    a.add_argument(
+        "--tag", action="append", default=[], metavar="KEY=VALUE", help="label (repeatable)"
+    )
+    ls = commands.add_parser("list", parents=[common], help="stored results, newest first")
+    ls.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    ls.add_argument("--kind", choices=["run", "bench", "capacity"], help="only this kind")
+    ls.add_argument("--branch", help="only results from this git branch")
+    ls.add_argument("--json", action="store_true", help="print JSON")
+    s = commands.add_parser("show", parents=[common], help="one stored result")
+    s.add_argument("id", type=int, help="the result's id (see history list)")
+    s.add_argument("--json", action="store_true", help="print the stored document itself")
+    e = commands.add_parser("export", parents=[common], help="metrics as CSV, one row each")
+    e.add_argument("--format", choices=["csv"], default="csv", help="csv (the default)")
+    e.add_argument("--name", help="only this name (total, a request or benchmark name)")
+    e.add_argument("--stat", help="only this statistic, e.g. p99, median, throughput")
+    e.add_argument("--kind", choices=["run", "bench", "capacity"], help="only this kind")
+    e.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.set_defaults(handler="perfeng.cli.history:run")
+
+
+def _add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="benchmark Python callables (bench_*.py files, @perfeng.bench) or whole commands",
+        description="Benchmark the bench_* and @bench functions under PATH in fresh worker "
+        "processes, or whole commands with --cmd. Exit code 2 if any benchmark failed.",
+        epilog=f"exit codes:\n{exit_code_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("path", nargs="?", help="a benchmark file, or a folder of bench_*.py files")
+    p.add_argument("-k", dest="pattern", metavar="TEXT", help="only names containing TEXT")
+    p.add_argument(
+        "--cmd", action="append", default=[], metavar="COMMAND", help="time a command (repeatable)"
+    )
+    p.add_argument("-N", "--no-shell", action="store_true", help="--cmd: start directly, no shell")
+    p.add_argument("--runs", type=int, help="--cmd: exact number of timed runs per command")
+    p.add_argument(
+        "--ignore-failure", action="store_true", help="--cmd: accept non-zero exit codes"
+    )
+    preset = p.add_mutually_exclusive_group()
+    preset.add_argument("--fast", action="store_true", help="fewer processes and values")
+    preset.add_argument("--rigorous", action="store_true", help="more processes or runs")
+    p.add_argument("--processes", type=int, help="worker processes per benchmark")
+    p.add_argument("--values", type=int, help="timed values per worker process")
+    p.add_argument("--warmups", "--warmup", type=int, help="warm-up values per process or runs")
+    p.add_argument(
+        "--min-time",
+        help="shortest raw timing (callables, default 100ms) or "
+        "shortest total per command (default 3s)",
+    )
+    p.add_argument("--json", action="store_true", help="print the result document as JSON")
+    p.add_argument("--out", help="write the result document (JSON) to this file")
+    p.add_argument("--quiet", action="store_true", help="no progress and no table")
+    p.set_defaults(handler="perfeng.cli.bench:run")
+
+
+def _add_detect(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "detect",
+        help="change points in a benchmark history (CSV); exit 1 if the newest level is worse",
+        description="Find the change points of a series (windowed E-Divisive with a t-test, "
+        "robust to lone spikes; see docs/detect.md) and say whether the newest segment is a "
+        "regression against the one before it.",
+        epilog=f"exit codes:\n{exit_code_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("series", help="CSV with a header: value (or --column), optional commit, time")
+    p.add_argument("--column", help="the column to analyse (default: value, or the only numeric)")
+    p.add_argument("--alpha", default="0.001", help="largest p-value kept (default 0.001)")
+    p.add_argument("--window", default="50", help="values per split window (default 50)")
+    p.add_argument("--min-size", default="3", help="fewest values in a segment (default 3)")
+    p.add_argument(
+        "--min-magnitude",
+        default="0",
+        help="drop changes smaller than this: 0.05 or 5%% (default 0)",
+    )
+    p.add_argument("--higher-is-better", action="store_true", help="e.g. throughput")
+    p.add_argument("--json", action="store_true", help="print a JSON object (docs/detect.md)")
+    p.set_defaults(handler="perfeng.cli.detect:run")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="perfeng",
@@ -222,10 +370,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"perfeng {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_load(sub)
+    _add_history(sub)
     _add_merge(sub)
     _add_demo(sub)
     _add_report(sub)
     _add_capacity(sub)
+    _add_bench(sub)
+    _add_compare(sub)
+    _add_gate(sub)
+    _add_detect(sub)
     return parser
 
 

@@ -52,6 +52,14 @@ def git_commit(directory: str = ".") -> str | None:
 
 
 @functools.cache
+def git_branch(directory: str = ".") -> str | None:
+    """The checked-out branch; None on a detached HEAD (as CI checkouts often are)."""
+    from perfeng.store.provenance import git_branch as branch_of
+
+    return branch_of(directory)
+
+
+@functools.cache
 def _static(argv: tuple[str, ...]) -> dict[str, Any]:
     """What does not change during a run (read once: git is a subprocess, so it is slow)."""
     return {
@@ -63,6 +71,7 @@ def _static(argv: tuple[str, ...]) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "command_line": ["perfeng", *masked_argv(list(argv))],
         "git_commit": git_commit(),
+        "git_branch": git_branch(),
     }
 
 

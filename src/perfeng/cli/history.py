@@ -1,0 +1,190 @@
+"""``perfeng history``: add results to the history database, list, show and export them."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from perfeng.errors import ConfigError, ExitCode, UsageError
+
+EXPORT_COLUMNS = (
+    "result_id",
+    "created_utc",
+    "git_commit",
+    "branch",
+    "host",
+    "kind",
+    "name",
+    "stat",
+    "value",
+)
+
+
+def parse_tags(items: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` strings (``--tag``) as a dict; ``UsageError`` for anything else."""
+    tags: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"invalid --tag {item!r}: give KEY=VALUE, e.g. --tag env=ci")
+        tags[key.strip()] = value
+    return tags
+
+
+def run(args: argparse.Namespace) -> int:
+    handlers = {"add": _add, "list": _list, "show": _show, "export": _export}
+    if args.history_command is None:
+        raise UsageError("history: give a command: add, list, show or export")
+    return handlers[args.history_command](args)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from perfeng.store import open_store
+
+    return open_store(args.store)
+
+
+def read_document(path: str) -> dict[str, Any]:
+    """A perfeng document (run, bench or capacity) from a file; ``ConfigError`` otherwise."""
+    from perfeng.store.documents import kind_of
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    kind_of(document, path)
+    return document  # type: ignore[no-any-return]
+
+
+def _add(args: argparse.Namespace) -> int:
+    tags = parse_tags(args.tag)
+    # Every file is checked before any is stored: a bad one among several adds nothing.
+    loaded = [(path, read_document(path)) for path in args.files]
+    with _open(args) as store:
+        for path, document in loaded:
+            result_id = store.add(document, tags)
+            print(f"added {path} as #{result_id} to {store.url}")
+    return int(ExitCode.OK)
+
+
+def _list(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        entries = store.list(limit=args.limit, kind=args.kind, branch=args.branch)
+    if args.json:
+        json.dump([_entry_dict(e) for e in entries], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return int(ExitCode.OK)
+    if not entries:
+        print("no results stored yet")
+        return int(ExitCode.OK)
+    header = ("ID", "KIND", "CREATED (UTC)", "COMMIT", "BRANCH", "HOST", "NAMES", "TAGS")
+    rows = [header, *(_entry_row(e) for e in entries)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+    return int(ExitCode.OK)
+
+
+def _entry_dict(entry: Any) -> dict[str, Any]:
+    import dataclasses
+
+    data = dataclasses.asdict(entry)
+    data["names"] = list(entry.names)
+    return data
+
+
+def _short(text: str | None, width: int) -> str:
+    if not text:
+        return "-"
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _entry_row(entry: Any) -> tuple[str, ...]:
+    return (
+        str(entry.id),
+        entry.kind,
+        entry.created_utc[:19].replace("T", " "),
+        (entry.git_commit or "-")[:10],
+        _short(entry.branch, 24),
+        _short(entry.host, 24),
+        _short(", ".join(entry.names), 40),
+        " ".join(f"{k}={v}" for k, v in entry.tags.items()) or "-",
+    )
+
+
+def _show(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        document = store.get(args.id)
+        entry = store.entry(args.id)
+    if args.json:
+        json.dump(document, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(describe(entry, document))
+    return int(ExitCode.OK)
+
+
+def describe(entry: Any, document: dict[str, Any]) -> str:
+    """A short human summary of a stored result: where it comes from and its metrics."""
+    from perfeng.store.metrics import flatten
+
+    lines = [
+        f"#{entry.id} {entry.kind}, added {entry.created_utc}",
+        f"  commit {entry.git_commit or '-'}  branch {entry.branch or '-'}",
+        f"  host {entry.host or '-'}  user {entry.user or '-'}",
+    ]
+    if entry.tags:
+        lines.append("  tags " + " ".join(f"{k}={v}" for k, v in entry.tags.items()))
+    by_name: dict[str, list[str]] = {}
+    for name, stat, value in flatten(document):
+        by_name.setdefault(name, []).append(f"{stat} {value:.6g}")
+    for name, stats in by_name.items():
+        lines.append(f"  {name}: " + ", ".join(stats))
+    if entry.kind == "run":
+        lines.append("  (latency statistics in ms, throughput in requests/s)")
+    return "\n".join(lines) + "\n"
+
+
+def _export(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        rows = store.metric_rows(name=args.name, stat=args.stat, kind=args.kind)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        writer.writerow([getattr(row, column) for column in EXPORT_COLUMNS])
+    if args.output in (None, "-"):
+        sys.stdout.write(buffer.getvalue())
+    else:
+        _write_text(args.output, buffer.getvalue(), sys.stderr)
+    return int(ExitCode.OK)
+
+
+def _write_text(path: str, text: str, log: TextIO) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    log.write(f"wrote {text.count(chr(10)) - 1} metric rows to {path}\n")
+
+
+def save_run(document: dict[str, Any], store_url: str | None, tag_items: list[str]) -> int:
+    """``perfeng load --save``: append a run's document to the store; its id."""
+    from perfeng.store import open_store
+
+    with open_store(store_url) as store:
+        result_id: int = store.add(document, parse_tags(tag_items))
+        print(f"saved the run as #{result_id} in {store.url}", file=sys.stderr)
+    return result_id

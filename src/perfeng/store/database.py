@@ -1,0 +1,304 @@
+"""The history store: result documents and their flattened metrics in SQLite or PostgreSQL.
+
+SQLAlchemy is imported inside the methods, so importing ``perfeng.store`` stays cheap."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from perfeng.clock import Clock, MonotonicClock
+from perfeng.errors import ConfigError, UsageError
+from perfeng.store import documents
+from perfeng.store.location import mask_url, resolve_url, timeout_s
+from perfeng.store.metrics import Row, flatten
+from perfeng.store.provenance import provenance
+from perfeng.store.records import MetricRow, Point, StoredResult
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from sqlalchemy import Connection, Engine, Select
+
+
+def open_store(url: str | None = None, *, clock: Clock | None = None) -> Store:
+    """Connect to the store (``resolve_url(url)``) and bring its schema up to date.
+
+    ``StoreError`` when it cannot be reached, opened or migrated; ``UsageError`` for a URL
+    of an unsupported kind."""
+    resolved = resolve_url(url)  # a bad URL or timeout fails before SQLAlchemy loads
+    timeout = timeout_s()
+    from perfeng.store.connection import create, translated
+    from perfeng.store.schema import migrate
+
+    with translated(resolved, timeout):
+        engine = create(resolved, timeout)
+        try:
+            migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+    return Store(engine, resolved, timeout, clock or MonotonicClock())
+
+
+def _iso(moment: datetime) -> str:
+    # SQLite gives back naive datetimes: they were written as UTC.
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+class Store:
+    """An open history store. Use it as a context manager, or call ``close``."""
+
+    def __init__(self, engine: Engine, url: str, timeout: float, clock: Clock) -> None:
+        self.url = mask_url(url)
+        self._engine = engine
+        self._timeout = timeout
+        self._clock = clock
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def _translated(self) -> AbstractContextManager[None]:
+        from perfeng.store.connection import translated
+
+        return translated(self.url, self._timeout)
+
+    # ---- writing ---------------------------------------------------------------------------
+
+    def add(self, document: dict[str, Any], tags: dict[str, str] | None = None) -> int:
+        """Store a perfeng document (run, bench or capacity) and its metrics; its id.
+
+        ``ConfigError`` if it is not a perfeng document; ``StoreError`` if it cannot be
+        written."""
+        row = self._row(document)
+        extra = _checked_tags(tags or {})
+        rows = flatten(document)
+        with self._translated(), self._engine.connect() as conn:
+            conn.execution_options(perfeng_write=True)
+            with conn.begin():  # the document, its metrics and tags: all or nothing
+                return _insert(conn, row, rows, extra)
+
+    def _row(self, document: dict[str, Any]) -> dict[str, Any]:
+        kind = documents.kind_of(document)
+        try:
+            text = json.dumps(document, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"document: not JSON-serialisable: {exc}") from None
+        origin = provenance(documents.metadata_of(document))
+        return {
+            "kind": kind,
+            "format_version": document["format_version"],
+            "created_utc": datetime.fromtimestamp(self._clock.wall_s(), tz=UTC),
+            "git_commit": origin["git_commit"],
+            "branch": origin["branch"],
+            "host": origin["host"],
+            "user_name": origin["user"],
+            "perfeng_version": origin["perfeng_version"],
+            "names": json.dumps(list(documents.names_of(document))),
+            "document": text,
+        }
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def list(
+        self, *, limit: int = 50, kind: str | None = None, branch: str | None = None
+    ) -> list[StoredResult]:
+        """Stored results, newest first."""
+        from sqlalchemy import select
+
+        from perfeng.store.schema import results
+
+        if limit < 1:
+            raise UsageError(f"limit must be at least 1, not {limit}")
+        query = select(*_listed_columns()).order_by(
+            results.c.created_utc.desc(), results.c.id.desc()
+        )
+        query = _filtered(query, kind, branch).limit(limit)
+        with self._translated(), self._engine.connect() as conn:
+            found = conn.execute(query).all()
+            labels = _tags_of(conn, [r.id for r in found])
+        return [_stored(r, labels.get(r.id, {})) for r in found]
+
+    def entry(self, result_id: int) -> StoredResult:
+        """The row of one stored result; ``UsageError`` if there is no such id."""
+        from sqlalchemy import select
+
+        from perfeng.store.schema import results
+
+        query = select(*_listed_columns()).where(results.c.id == result_id)
+        with self._translated(), self._engine.connect() as conn:
+            found = conn.execute(query).first()
+            if found is None:
+                raise self._unknown(result_id)
+            labels = _tags_of(conn, [result_id])
+        return _stored(found, labels.get(result_id, {}))
+
+    def get(self, result_id: int) -> dict[str, Any]:
+        """The document exactly as it was added; ``UsageError`` if there is no such id."""
+        from sqlalchemy import select
+
+        from perfeng.store.schema import results
+
+        with self._translated(), self._engine.connect() as conn:
+            text = conn.execute(
+                select(results.c.document).where(results.c.id == result_id)
+            ).scalar()
+        if text is None:
+            raise self._unknown(result_id)
+        document: dict[str, Any] = json.loads(text)
+        return document
+
+    def _unknown(self, result_id: int) -> UsageError:
+        return UsageError(f"no result with id {result_id} in the history store {self.url}")
+
+    def series(
+        self, name: str, stat: str, *, kind: str | None = None, branch: str | None = None
+    ) -> builtins.list[Point]:
+        """One metric's values over the stored results, oldest first."""
+        from sqlalchemy import select
+
+        from perfeng.store.schema import metrics, results
+
+        query = (
+            select(
+                results.c.id,
+                metrics.c.value,
+                results.c.created_utc,
+                results.c.git_commit,
+                results.c.branch,
+            )
+            .join(metrics, metrics.c.result_id == results.c.id)
+            .where(metrics.c.name == name, metrics.c.stat == stat)
+            .order_by(results.c.created_utc, results.c.id)
+        )
+        with self._translated(), self._engine.connect() as conn:
+            found = conn.execute(_filtered(query, kind, branch)).all()
+        return [
+            Point(r.id, float(r.value), _iso(r.created_utc), r.git_commit, r.branch) for r in found
+        ]
+
+    def metric_rows(
+        self, *, name: str | None = None, stat: str | None = None, kind: str | None = None
+    ) -> builtins.list[MetricRow]:
+        """Every flattened metric (optionally one name and/or stat), oldest result first."""
+        from sqlalchemy import select
+
+        from perfeng.store.schema import metrics, results
+
+        query = (
+            select(
+                results.c.id,
+                results.c.created_utc,
+                results.c.git_commit,
+                results.c.branch,
+                results.c.host,
+                results.c.kind,
+                metrics.c.name,
+                metrics.c.stat,
+                metrics.c.value,
+            )
+            .join(metrics, metrics.c.result_id == results.c.id)
+            .order_by(results.c.created_utc, results.c.id, metrics.c.name, metrics.c.stat)
+        )
+        if name is not None:
+            query = query.where(metrics.c.name == name)
+        if stat is not None:
+            query = query.where(metrics.c.stat == stat)
+        with self._translated(), self._engine.connect() as conn:
+            found = conn.execute(_filtered(query, kind, None)).all()
+        return [
+            MetricRow(
+                r.id,
+                _iso(r.created_utc),
+                r.git_commit,
+                r.branch,
+                r.host,
+                r.kind,
+                r.name,
+                r.stat,
+                float(r.value),
+            )
+            for r in found
+        ]
+
+
+def _insert(conn: Connection, row: dict[str, Any], rows: list[Row], labels: dict[str, str]) -> int:
+    from sqlalchemy import insert
+
+    from perfeng.store.schema import metrics, results, tags
+
+    result_id = int(conn.execute(insert(results).values(row).returning(results.c.id)).scalar_one())
+    if rows:
+        values = [{"result_id": result_id, "name": n, "stat": s, "value": v} for n, s, v in rows]
+        conn.execute(insert(metrics), values)
+    if labels:
+        values = [{"result_id": result_id, "key": k, "value": v} for k, v in labels.items()]
+        conn.execute(insert(tags), values)
+    return result_id
+
+
+def _checked_tags(tags: dict[str, str]) -> dict[str, str]:
+    for key, value in tags.items():
+        if not isinstance(key, str) or not key.strip() or not isinstance(value, str):
+            raise UsageError(f"invalid tag {key!r}={value!r}: keys and values are text")
+    return dict(tags)
+
+
+def _listed_columns() -> list[Any]:
+    from perfeng.store.schema import results
+
+    c = results.c
+    return [c.id, c.kind, c.created_utc, c.git_commit, c.branch, c.host, c.user_name, c.names]
+
+
+def _filtered(query: Select[Any], kind: str | None, branch: str | None) -> Select[Any]:
+    from perfeng.store.schema import results
+
+    if kind is not None:
+        query = query.where(results.c.kind == kind)
+    if branch is not None:
+        query = query.where(results.c.branch == branch)
+    return query
+
+
+def _tags_of(conn: Connection, ids: list[int]) -> dict[int, dict[str, str]]:
+    from sqlalchemy import select
+
+    from perfeng.store.schema import tags
+
+    labels: dict[int, dict[str, str]] = {}
+    if not ids:
+        return labels
+    query = select(tags.c.result_id, tags.c.key, tags.c.value).where(tags.c.result_id.in_(ids))
+    for row in conn.execute(query.order_by(tags.c.key)):
+        labels.setdefault(row.result_id, {})[row.key] = row.value
+    return labels
+
+
+def _stored(row: Any, labels: dict[str, str]) -> StoredResult:
+    return StoredResult(
+        id=row.id,
+        kind=row.kind,
+        created_utc=_iso(row.created_utc),
+        git_commit=row.git_commit,
+        branch=row.branch,
+        host=row.host,
+        user=row.user_name,
+        tags=labels,
+        names=tuple(json.loads(row.names)),
+    )

@@ -1,0 +1,58 @@
+"""Which perfeng documents the store takes, and the little it needs to know about each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perfeng.errors import ConfigError
+
+# format -> (kind stored in the database, highest format_version this perfeng reads)
+KINDS: dict[str, tuple[str, int]] = {
+    "perfeng-run": ("run", 1),
+    "perfeng-bench": ("bench", 1),
+    "perfeng-capacity": ("capacity", 1),
+}
+# The section each format must have, and its JSON type.
+_SECTIONS: dict[str, tuple[str, type]] = {
+    "perfeng-run": ("summary", dict),
+    "perfeng-bench": ("benchmarks", list),
+    "perfeng-capacity": ("capacity", dict),
+}
+
+
+def kind_of(document: Any, where: str = "document") -> str:
+    """The kind (run, bench, capacity) of a perfeng document; ``ConfigError`` if it is not one."""
+    fmt = document.get("format") if isinstance(document, dict) else None
+    if fmt not in KINDS:
+        known = ", ".join(f'"{name}"' for name in KINDS)
+        raise ConfigError(f"{where}: not a perfeng result (format must be one of {known})")
+    kind, readable = KINDS[fmt]
+    version = document.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ConfigError(f"{where}: format_version missing or not an integer")
+    if version > readable:
+        raise ConfigError(
+            f"{where}: format_version {version} is newer than this perfeng reads ({readable});"
+            " upgrade perfeng"
+        )
+    section, kind_type = _SECTIONS[fmt]
+    if not isinstance(document.get(section), kind_type):
+        raise ConfigError(f"{where}: the {section!r} section is missing or damaged")
+    return kind
+
+
+def names_of(document: dict[str, Any]) -> tuple[str, ...]:
+    """Request names of a run, benchmark names of a bench result (none for capacity)."""
+    if document.get("format") == "perfeng-run":
+        by_name = document["summary"].get("by_name")
+        return tuple(str(name) for name in by_name) if isinstance(by_name, dict) else ()
+    if document.get("format") == "perfeng-bench":
+        return tuple(
+            str(b["name"]) for b in document["benchmarks"] if isinstance(b, dict) and "name" in b
+        )
+    return ()
+
+
+def metadata_of(document: dict[str, Any]) -> dict[str, Any]:
+    meta = document.get("metadata")
+    return meta if isinstance(meta, dict) else {}

@@ -1,0 +1,86 @@
+"""Flattening a result document into (name, stat, value) rows, so history queries are cheap.
+
+The stored rows, per kind (keys as in docs/result-format.md and the bench format):
+
+- run: name ``total`` for the whole run (``summary``) and each request name of
+  ``summary.by_name``; stats ``p50``, ``p90``, ``p95``, ``p99``, ``max``, ``mean`` (from
+  ``latency_ms``, milliseconds), ``throughput`` (``throughput_rps``) and ``error_rate``;
+- bench: each benchmark without an ``error``: ``median``, ``mean``, ``min``, ``stdev`` and
+  ``mad`` from its ``stats``;
+- capacity: name ``capacity``, stat ``max_sustainable_rps`` (when not null).
+
+Statistics that are null (no data) or not finite are left out: a missing row, never a NaN.
+A (name, stat) pair appears once; the first wins, so a request called ``total`` cannot
+overwrite the whole run's figures.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+RUN_TOTAL = "total"
+RUN_LATENCY_STATS = ("p50", "p90", "p95", "p99", "max", "mean")
+BENCH_STATS = ("median", "mean", "min", "stdev", "mad")
+CAPACITY_NAME = "capacity"
+CAPACITY_STAT = "max_sustainable_rps"
+
+Row = tuple[str, str, float]
+
+
+def flatten(document: dict[str, Any]) -> list[Row]:
+    """The metric rows of a perfeng document (run, bench or capacity); [] for anything else."""
+    fmt = document.get("format")
+    if fmt == "perfeng-run":
+        rows = _run_rows(_dict(document.get("summary")))
+    elif fmt == "perfeng-bench":
+        rows = _bench_rows(document.get("benchmarks"))
+    elif fmt == "perfeng-capacity":
+        value = _dict(document.get("capacity")).get(CAPACITY_STAT)
+        rows = [(CAPACITY_NAME, CAPACITY_STAT, value)]
+    else:
+        rows = []
+    return _unique([(name, stat, float(v)) for name, stat, v in rows if _is_number(v)])
+
+
+def _run_rows(summary: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    rows = _run_entry(RUN_TOTAL, summary)
+    for name, entry in _dict(summary.get("by_name")).items():
+        rows += _run_entry(str(name), _dict(entry))
+    return rows
+
+
+def _run_entry(name: str, entry: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    latency = _dict(entry.get("latency_ms"))
+    rows = [(name, stat, latency.get(stat)) for stat in RUN_LATENCY_STATS]
+    rows.append((name, "throughput", entry.get("throughput_rps")))
+    rows.append((name, "error_rate", entry.get("error_rate")))
+    return rows
+
+
+def _bench_rows(benchmarks: Any) -> list[tuple[str, str, Any]]:
+    rows: list[tuple[str, str, Any]] = []
+    for bench in benchmarks if isinstance(benchmarks, list) else []:
+        if not isinstance(bench, dict) or bench.get("error") is not None or "name" not in bench:
+            continue
+        stats = _dict(bench.get("stats"))
+        rows += [(str(bench["name"]), stat, stats.get(stat)) for stat in BENCH_STATS]
+    return rows
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _unique(rows: list[Row]) -> list[Row]:
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for row in rows:
+        if (row[0], row[1]) not in seen:
+            seen.add((row[0], row[1]))
+            kept.append(row)
+    return kept

@@ -1,0 +1,165 @@
+"""perfeng compare and perfeng gate in subprocesses, on results of real runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from perfeng.testing.servers import FastServer, serve_in_thread
+
+PERFENG = [sys.executable, "-m", "perfeng"]
+
+
+def perfeng(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PERFENG, *args], capture_output=True, text=True, timeout=120, cwd=cwd, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """Three short open-model runs: two of a 3 ms endpoint, one of a 9 ms endpoint."""
+    folder = tmp_path_factory.mktemp("runs")
+    paths = {}
+    with serve_in_thread(FastServer()) as server:
+        for label, ms in (("base", 3), ("same", 3), ("slow", 9)):
+            paths[label] = folder / f"{label}.json"
+            done = perfeng(
+                "load", f"{server.url}/delay?ms={ms}", "--rate", "300", "--duration", "2s",
+                "--quiet", "--out", str(paths[label]),
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+    yield paths
+
+
+def _rows(stdout: str) -> dict[tuple[str, str], dict[str, object]]:
+    return {(r["name"], r["metric"]): r for r in json.loads(stdout)["rows"]}
+
+
+def test_a_slower_endpoint_is_found_and_exits_1(runs: dict[str, Path]) -> None:
+    done = perfeng("compare", str(runs["base"]), str(runs["slow"]), "--json")
+    assert done.returncode == 1, done.stderr
+    rows = _rows(done.stdout)
+    assert rows[("GET /delay", "p50")]["verdict"] == "slower"
+    assert rows[("total", "p50")]["change"] > 1.0  # 3 ms -> 9 ms
+    assert rows[("GET /delay", "throughput")]["verdict"] == "no change"
+
+
+def test_the_same_endpoint_twice_shows_no_change_in_the_median(runs: dict[str, Path]) -> None:
+    done = perfeng("compare", str(runs["base"]), str(runs["same"]), "--json")
+    assert done.returncode in (0, 1), done.stderr
+    rows = _rows(done.stdout)
+    assert rows[("GET /delay", "p50")]["verdict"] == "no change"
+    assert rows[("GET /delay", "throughput")]["verdict"] == "no change"
+
+
+def test_markdown_output_marks_the_slower_rows(runs: dict[str, Path]) -> None:
+    done = perfeng("compare", str(runs["base"]), str(runs["slow"]), "--format", "md")
+    assert done.returncode == 1
+    assert "**SLOWER**" in done.stdout and "| GET /delay | p50 |" in done.stdout
+    assert "**slower**" in done.stdout
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        ('{"format": "perfeng-run", "summ', "not valid JSON"),
+        ('{"hello": 1}', "not a perfeng run result"),
+        ('{"format": "perfeng-capacity", "format_version": 1}', "a capacity result"),
+        ('{"format": "perfeng-run", "format_version": 99, "summary": {}}', "newer"),
+    ],
+)
+def test_compare_refuses_bad_files(
+    runs: dict[str, Path], tmp_path: Path, content: str | None, message: str
+) -> None:
+    bad = tmp_path / "bad.json"
+    if content is not None:
+        bad.write_text(content)
+    done = perfeng("compare", str(runs["base"]), str(bad))
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--min-effect", "five"], "invalid --min-effect"),
+        (["--alpha", "0"], "invalid --alpha"),
+        (["--alpha", "2"], "invalid --alpha"),
+    ],
+)
+def test_compare_refuses_bad_options(runs: dict[str, Path], args: list[str], message: str) -> None:
+    done = perfeng("compare", str(runs["base"]), str(runs["same"]), *args)
+    assert done.returncode == 2 and message in done.stderr
+
+
+BUDGETS = """
+[budgets]
+load = ["p99<1s", "error_rate<1%", "p50:+20%", "throughput:-10%"]
+"""
+
+
+def test_gate_against_a_baseline_file_passes_and_fails(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    budgets = _write(tmp_path / "perfeng.toml", BUDGETS)
+    junit = tmp_path / "gate.xml"
+    same = perfeng(
+        "gate", str(runs["same"]), "--budgets", str(budgets), "--baseline", str(runs["base"]),
+        "--junit", str(junit),
+    )  # fmt: skip
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "gate: pass: 4 passed, 0 failed" in same.stdout
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("tests") == "4" and suite.get("failures") == "0"
+    slow = perfeng(
+        "gate", str(runs["slow"]), "--budgets", str(budgets), "--baseline", str(runs["base"]),
+        "--json",
+    )  # fmt: skip
+    assert slow.returncode == 1
+    verdicts = {v["expression"]: v for v in json.loads(slow.stdout)["verdicts"]}
+    assert verdicts["p50:+20%"]["passed"] is False
+    assert verdicts["p50:+20%"]["baseline"] == pytest.approx(
+        json.loads(runs["base"].read_text())["summary"]["latency_ms"]["p50"]
+    )
+    assert verdicts["p99<1s"]["passed"] is True
+
+
+@pytest.mark.parametrize(
+    ("budgets", "message"),
+    [
+        (None, "no such file"),
+        ("[budgets\n", "cannot read"),
+        ("[other]\n", "no [budgets] table"),
+        ('[budgets]\nlaod = ["p99<1s"]\n', "did you mean 'load'"),
+        ('[budgets]\nload = "p99<1s"\n', "must be a list of strings"),
+        ('[budgets]\nload = ["p99<1s"]\n[budgets.baseline]\nlast = 0\n', "at least 1"),
+        ('[budgets]\nload = ["p99<1"]\n', "column"),
+        ('[budgets]\nload = ["p98:+5%"]\n', "unknown figure"),
+        ('[budgets]\nbench = ["median<1s"]\n', "no [budgets] load list"),
+    ],
+)
+def test_gate_bad_budgets_get_one_line_and_exit_2(
+    runs: dict[str, Path], tmp_path: Path, budgets: str | None, message: str
+) -> None:
+    path = tmp_path / "perfeng.toml"
+    if budgets is not None:
+        path.write_text(budgets)
+    done = perfeng(
+        "gate", str(runs["base"]), "--budgets", str(path), "--baseline", str(runs["base"])
+    )
+    assert done.returncode == 2, done.stdout
+    assert message in done.stderr and "Traceback" not in done.stderr
