@@ -24,7 +24,8 @@ def perfeng(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
-    """Three short open-model runs: two of a 3 ms endpoint, one of a 9 ms endpoint."""
+    """Three short open-model runs: two of a 3 ms endpoint, one of a 9 ms endpoint (outside a
+    git checkout, so they carry no commit and none is left out of a history baseline)."""
     folder = tmp_path_factory.mktemp("runs")
     paths = {}
     with serve_in_thread(FastServer()) as server:
@@ -32,7 +33,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
             paths[label] = folder / f"{label}.json"
             done = perfeng(
                 "load", f"{server.url}/delay?ms={ms}", "--rate", "300", "--duration", "2s",
-                "--quiet", "--out", str(paths[label]),
+                "--quiet", "--out", str(paths[label]), cwd=folder,
             )  # fmt: skip
             assert done.returncode == 0, done.stderr
     yield paths
@@ -163,3 +164,29 @@ def test_gate_bad_budgets_get_one_line_and_exit_2(
     )
     assert done.returncode == 2, done.stdout
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_gate_takes_its_baseline_from_the_history(runs: dict[str, Path], tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'history.db'}"
+    budgets = _write(tmp_path / "perfeng.toml", BUDGETS + "[budgets.baseline]\nlast = 2\n")
+    empty = perfeng("gate", str(runs["slow"]), "--budgets", str(budgets), "--store", store)
+    assert empty.returncode == 0, empty.stderr
+    assert "2 skipped (no baseline)" in empty.stdout
+    for label in ("slow", "base", "same"):  # the last two are the baseline
+        added = perfeng("history", "add", str(runs[label]), "--store", store)
+        assert added.returncode == 0, added.stderr
+    slow = perfeng("gate", str(runs["slow"]), "--budgets", str(budgets), "--store", store)
+    assert slow.returncode == 1, slow.stdout
+    assert "p50:+20%" in slow.stdout and "FAIL" in slow.stdout
+    same = perfeng("gate", str(runs["same"]), "--budgets", str(budgets), "--store", store)
+    assert same.returncode == 0, same.stdout
+
+
+def test_gate_with_an_unreachable_store_exits_4(runs: dict[str, Path], tmp_path: Path) -> None:
+    budgets = _write(tmp_path / "perfeng.toml", BUDGETS)
+    done = perfeng(
+        "gate", str(runs["base"]), "--budgets", str(budgets),
+        "--store", "postgresql+psycopg://perfeng@127.0.0.1:1/none",
+    )  # fmt: skip
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
