@@ -50,7 +50,9 @@ def test_relative_verdicts_against_the_baseline() -> None:
 
 
 def test_a_budget_without_a_baseline_is_skipped_not_passed() -> None:
-    (verdict,) = evaluate_budget(parse_budget("p99:+10%", "run"), "run", {("total", "p99"): 1.0}, {})
+    (verdict,) = evaluate_budget(
+        parse_budget("p99:+10%", "run"), "run", {("total", "p99"): 1.0}, {}
+    )
     assert verdict.passed is None and verdict.note == "no baseline"
 
 

@@ -1,0 +1,265 @@
+"""``perfeng detect``: change points in a benchmark history, and is the newest level worse?
+
+The series comes from a source function (a CSV file today); one shared path then runs the
+analysis and prints the table or the JSON object, so another source only adds a function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from perfeng.errors import ConfigError, ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from perfeng.analysis.changepoint import ChangePoint
+
+MIN_POINTS = 6
+COMMIT_COLUMNS = ("commit", "git_commit")
+LABEL_COLUMNS = (*COMMIT_COLUMNS, "time")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One metric over time, oldest first, with the commit and time of each value if known."""
+
+    source: str  # where it came from, for messages and the JSON ("file.csv")
+    column: str
+    values: list[float]
+    commits: list[str] | None = None
+    times: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Options:
+    alpha: float
+    window: int
+    min_size: int
+    min_magnitude: float
+    higher_is_better: bool
+
+
+def run(args: argparse.Namespace) -> int:
+    options = parse_options(args)
+    series = series_from_csv(args.series, args.column)
+    return analyse(series, options, as_json=args.json)
+
+
+def parse_options(args: argparse.Namespace) -> Options:
+    from perfeng.units import parse_positive_int
+
+    alpha = _number(args.alpha, "--alpha")
+    if not 0 < alpha < 1:
+        raise UsageError(f"invalid --alpha {args.alpha!r}: must be between 0 and 1")
+    window = parse_positive_int(args.window, "--window")
+    min_size = parse_positive_int(args.min_size, "--min-size")
+    if min_size < 2:
+        raise UsageError(f"invalid --min-size {args.min_size!r}: must be at least 2")
+    if window < 2 * min_size:
+        raise UsageError(f"invalid --window {args.window!r}: must be at least 2 x --min-size")
+    magnitude = _fraction(args.min_magnitude, "--min-magnitude")
+    return Options(alpha, window, min_size, magnitude, args.higher_is_better)
+
+
+def _fraction(text: str, what: str) -> float:
+    """``0.05`` or ``5%``, not negative."""
+    percent = text.strip().endswith("%")
+    try:
+        value = _number(text.strip().removesuffix("%"), what) / (100 if percent else 1)
+    except UsageError:
+        raise UsageError(f"invalid {what} {text!r}: use e.g. 0.05 or 5%") from None
+    if value < 0:
+        raise UsageError(f"invalid {what} {text!r}: must not be negative")
+    return value
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"invalid {what} {text!r}: expected a number") from None
+    if not math.isfinite(value):
+        raise UsageError(f"invalid {what} {text!r}: expected a finite number")
+    return value
+
+
+def series_from_csv(path_text: str, column: str | None) -> Series:
+    """A CSV file with a header: the values of ``column`` (default ``value``, or the only
+    numeric column), with the ``commit``/``git_commit`` and ``time`` columns when present."""
+    import csv
+    from pathlib import Path
+
+    path = Path(path_text)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{path}: cannot read: {reason}") from None
+    rows = [row for row in csv.reader(text.splitlines()) if any(c.strip() for c in row)]
+    if not rows:
+        raise ConfigError(f"{path}: empty file: expected a header line and values")
+    header, body = [c.strip() for c in rows[0]], rows[1:]
+    name = _pick_column(path, header, body, column)
+    values = _numbers(path, body, header.index(name))
+    if len(values) < MIN_POINTS:
+        raise ConfigError(f"{path}: {len(values)} values in {name!r}; need at least {MIN_POINTS}")
+    commit = next((c for c in COMMIT_COLUMNS if c in header), None)
+    return Series(
+        str(path),
+        name,
+        values,
+        _labels(body, header.index(commit)) if commit else None,
+        _labels(body, header.index("time")) if "time" in header else None,
+    )
+
+
+def _pick_column(path: Any, header: list[str], body: list[list[str]], column: str | None) -> str:
+    if column is not None:
+        if column not in header:
+            raise ConfigError(f"{path}: no column {column!r} (columns: {', '.join(header)})")
+        return column
+    if "value" in header:
+        return "value"
+    numeric = [
+        name
+        for i, name in enumerate(header)
+        if name not in LABEL_COLUMNS and body and all(_is_number(row, i) for row in body)
+    ]
+    if len(numeric) != 1:
+        raise ConfigError(
+            f"{path}: no 'value' column and {len(numeric)} numeric columns; "
+            f"choose one with --column (columns: {', '.join(header)})"
+        )
+    return numeric[0]
+
+
+def _is_number(row: list[str], i: int) -> bool:
+    try:
+        return i < len(row) and math.isfinite(float(row[i]))
+    except ValueError:
+        return False
+
+
+def _numbers(path: Any, body: list[list[str]], i: int) -> list[float]:
+    values = []
+    for line, row in enumerate(body, 2):
+        cell = row[i].strip() if i < len(row) else ""
+        try:
+            value = float(cell)
+        except ValueError:
+            raise ConfigError(f"{path}:{line}: expected a number, got {cell!r}") from None
+        if not math.isfinite(value):
+            raise ConfigError(f"{path}:{line}: expected a finite number, got {cell!r}")
+        values.append(value)
+    return values
+
+
+def _labels(body: list[list[str]], i: int) -> list[str]:
+    return [row[i].strip() if i < len(row) else "" for row in body]
+
+
+def analyse(series: Series, options: Options, *, as_json: bool) -> int:
+    """The shared path: detect, print, and exit 1 when the newest segment is worse."""
+    from perfeng.analysis.changepoint import detect, newest_is_regression
+
+    points = detect(
+        series.values,
+        alpha=options.alpha,
+        window=options.window,
+        min_magnitude=options.min_magnitude,
+        min_size=options.min_size,
+    )
+    worse = newest_is_regression(series.values, points, higher_is_better=options.higher_is_better)
+    if as_json:
+        print(json.dumps(to_json(series, options, points, worse), indent=1))
+    else:
+        print(render(series, options, points, worse))
+    return int(ExitCode.THRESHOLD_FAILED if worse else ExitCode.OK)
+
+
+def _point_dict(series: Series, point: ChangePoint) -> dict[str, Any]:
+    def finite(x: float) -> float | None:
+        return x if math.isfinite(x) else None
+
+    return {
+        "index": point.index,
+        "commit": series.commits[point.index] if series.commits else None,
+        "time": series.times[point.index] if series.times else None,
+        "mean_before": point.mean_before,
+        "mean_after": point.mean_after,
+        "change_percent": finite(point.change_percent),
+        "p_value": point.p_value,
+    }
+
+
+def to_json(
+    series: Series, options: Options, points: list[ChangePoint], worse: bool
+) -> dict[str, Any]:
+    return {
+        "source": series.source,
+        "column": series.column,
+        "values": len(series.values),
+        "options": {
+            "alpha": options.alpha,
+            "window": options.window,
+            "min_size": options.min_size,
+            "min_magnitude": options.min_magnitude,
+            "higher_is_better": options.higher_is_better,
+        },
+        "change_points": [_point_dict(series, p) for p in points],
+        "newest_segment_start": points[-1].index if points else 0,
+        "newest_is_regression": worse,
+    }
+
+
+def render(series: Series, options: Options, points: list[ChangePoint], worse: bool) -> str:
+    lines = [
+        f"{series.source}: {len(series.values)} values of {series.column!r}; "
+        f"{len(points)} change point{'' if len(points) == 1 else 's'} "
+        f"(alpha {options.alpha:g}, window {options.window}, min size {options.min_size}"
+        + (f", min magnitude {options.min_magnitude:.3g}" if options.min_magnitude else "")
+        + ")"
+    ]
+    if points:
+        lines += _table(series, points)
+    lines.append(_verdict(series, options, points, worse))
+    return "\n".join(lines)
+
+
+def _table(series: Series, points: list[ChangePoint]) -> list[str]:
+    rows = [["index", "commit", "mean before → after", "change", "p-value"]]
+    if series.times:
+        rows[0].insert(2, "time")
+    for p in points:
+        row = [
+            str(p.index),
+            series.commits[p.index] if series.commits else "-",
+            f"{p.mean_before:.4g} → {p.mean_after:.4g}",
+            f"{p.change_percent:+.1f}%",
+            f"{p.p_value:.2g}",
+        ]
+        if series.times:
+            row.insert(2, series.times[p.index])
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
+
+
+def _verdict(series: Series, options: Options, points: list[ChangePoint], worse: bool) -> str:
+    better = "higher" if options.higher_is_better else "lower"
+    if not points:
+        return f"newest segment: no change point, no regression ({better} is better)"
+    last = points[-1]
+    where = f"from index {last.index}" + (
+        f" (commit {series.commits[last.index]})" if series.commits else ""
+    )
+    verdict = "REGRESSION" if worse else "no regression"
+    return (
+        f"newest segment {where}: {verdict}, {last.change_percent:+.1f}% against the "
+        f"segment before ({better} is better)"
+    )
