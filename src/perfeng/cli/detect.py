@@ -7,6 +7,7 @@ analysis and prints the table or the JSON object, so another source only adds a 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -43,13 +44,51 @@ class Options:
 
 
 def run(args: argparse.Namespace) -> int:
+    if (args.series is None) == (args.metric is None):
+        raise UsageError("give either a CSV file or --metric NAME:STAT (history), not both")
+    if args.metric is None and (args.store or args.branch):
+        raise UsageError("--store and --branch go with --metric")
     options = parse_options(args)
-    series = series_from_csv(args.series, args.column)
+    if args.metric is not None:
+        series = series_from_store(args.metric, args.store, args.branch)
+        if series.column == "throughput" and not args.higher_is_better:
+            options = dataclasses.replace(options, higher_is_better=True)
+    else:
+        series = series_from_csv(args.series, args.column)
     return analyse(series, options, as_json=args.json)
 
 
+def series_from_store(metric: str, url: str | None, branch: str | None) -> Series:
+    """``NAME:STAT`` over the history database, oldest first (``total:p99``,
+    ``bench_sort:median``): the figures ``perfeng history export`` lists."""
+    from perfeng.gates.budgets import BENCH_STATS, RUN_STATS
+    from perfeng.store import open_store
+
+    name, _, stat = metric.rpartition(":")
+    known = dict.fromkeys((*RUN_STATS, *BENCH_STATS))
+    if not name or stat not in known:
+        raise UsageError(
+            f"invalid --metric {metric!r}: use NAME:STAT, e.g. total:p99 or bench_sort:median "
+            f"(STAT one of {', '.join(known)})"
+        )
+    with open_store(url) as store:
+        points = store.series(name, stat, branch=branch)
+        where = store.url
+    if len(points) < MIN_POINTS:
+        raise ConfigError(
+            f"{where}: {len(points)} stored values of {metric!r}; need at least {MIN_POINTS}"
+        )
+    return Series(
+        f"{where} {metric}",
+        stat,
+        [p.value for p in points],
+        [(p.git_commit or "-")[:12] for p in points],
+        [p.created_utc for p in points],
+    )
+
+
 def parse_options(args: argparse.Namespace) -> Options:
-    from perfeng.units import parse_positive_int
+    from perfeng.units import parse_fraction, parse_positive_int
 
     alpha = _number(args.alpha, "--alpha")
     if not 0 < alpha < 1:
@@ -60,20 +99,8 @@ def parse_options(args: argparse.Namespace) -> Options:
         raise UsageError(f"invalid --min-size {args.min_size!r}: must be at least 2")
     if window < 2 * min_size:
         raise UsageError(f"invalid --window {args.window!r}: must be at least 2 x --min-size")
-    magnitude = _fraction(args.min_magnitude, "--min-magnitude")
+    magnitude = parse_fraction(args.min_magnitude, "--min-magnitude", high=10.0)
     return Options(alpha, window, min_size, magnitude, args.higher_is_better)
-
-
-def _fraction(text: str, what: str) -> float:
-    """``0.05`` or ``5%``, not negative."""
-    percent = text.strip().endswith("%")
-    try:
-        value = _number(text.strip().removesuffix("%"), what) / (100 if percent else 1)
-    except UsageError:
-        raise UsageError(f"invalid {what} {text!r}: use e.g. 0.05 or 5%") from None
-    if value < 0:
-        raise UsageError(f"invalid {what} {text!r}: must not be negative")
-    return value
 
 
 def _number(text: str, what: str) -> float:

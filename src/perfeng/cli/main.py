@@ -338,14 +338,23 @@ def _add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def _add_detect(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "detect",
-        help="change points in a benchmark history (CSV); exit 1 if the newest level is worse",
+        help="change points in a history (CSV or the database); exit 1 if the newest is worse",
         description="Find the change points of a series (windowed E-Divisive with a t-test, "
         "robust to lone spikes; see docs/detect.md) and say whether the newest segment is a "
         "regression against the one before it.",
         epilog=f"exit codes:\n{exit_code_help()}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("series", help="CSV with a header: value (or --column), optional commit, time")
+    p.add_argument(
+        "series", nargs="?", help="CSV with a header: value (or --column), optional commit, time"
+    )
+    p.add_argument(
+        "--metric",
+        metavar="NAME:STAT",
+        help="read the series from the history database instead, e.g. total:p99",
+    )
+    p.add_argument("--store", help="history database URL (default $PERFENG_STORE or SQLite)")
+    p.add_argument("--branch", help="with --metric: only results saved on this branch")
     p.add_argument("--column", help="the column to analyse (default: value, or the only numeric)")
     p.add_argument("--alpha", default="0.001", help="largest p-value kept (default 0.001)")
     p.add_argument("--window", default="50", help="values per split window (default 50)")
