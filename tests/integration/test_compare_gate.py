@@ -190,3 +190,19 @@ def test_gate_with_an_unreachable_store_exits_4(runs: dict[str, Path], tmp_path:
     )  # fmt: skip
     assert done.returncode == 4, done.stdout + done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_the_gated_commit_is_not_its_own_baseline(runs: dict[str, Path], tmp_path: Path) -> None:
+    """A run saved before it is gated must not become (part of) its own baseline."""
+    store = f"sqlite:///{tmp_path / 'history.db'}"
+    budgets = _write(tmp_path / "perfeng.toml", '[budgets]\nload = ["p50:+20%"]\n')
+    slow = json.loads(runs["slow"].read_text())
+    slow["metadata"]["git_commit"] = "a" * 40
+    head = _write(tmp_path / "head.json", json.dumps(slow))
+    for path in (runs["base"], head, head, head):  # the head's commit outnumbers the baseline
+        assert perfeng("history", "add", str(path), "--store", store).returncode == 0
+    done = perfeng("gate", str(head), "--budgets", str(budgets), "--store", store, "--json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    (verdict,) = json.loads(done.stdout)["verdicts"]
+    base_p50 = json.loads(runs["base"].read_text())["summary"]["latency_ms"]["p50"]
+    assert verdict["baseline"] == pytest.approx(base_p50)
