@@ -1,0 +1,257 @@
+"""``perfeng bench``: benchmarks of callables (PATH) or of whole commands (--cmd).
+
+The composition root for benchmarks: it measures with ``perfeng.bench``, computes statistics
+with ``perfeng.analysis.benchstats``, assembles the document with ``perfeng.model.bench`` and
+prints or writes it. Exit codes: 0 all measured, 2 bad usage or any benchmark failed,
+130 interrupted (what was measured is written to --out first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from perfeng.analysis.benchstats import stats_warnings, summarize
+from perfeng.bench.command import CommandRun, parse_command, run_commands
+from perfeng.bench.discovery import discover
+from perfeng.bench.presets import Preset, choose
+from perfeng.bench.runner import Outcome, run_callables
+from perfeng.bench.table import render
+from perfeng.cli.metadata import collect
+from perfeng.cli.output import write_json
+from perfeng.clock import MonotonicClock
+from perfeng.errors import ExitCode, UsageError
+from perfeng.model.bench import bench_entry, build_bench_document, empty_stats
+from perfeng.units import parse_duration_s
+
+
+def _load_1min() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:  # not available on this platform
+        return None
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _metadata(start_s: float, end_s: float, load_start: float | None) -> dict[str, Any]:
+    meta = collect(start_s, end_s, sys.argv[1:])
+    meta.pop("event_loop", None)
+    meta.update(
+        python_executable=sys.executable,
+        cpu_model=_cpu_model(),
+        load_avg_start=load_start,
+        load_avg_end=_load_1min(),
+    )
+    return meta
+
+
+def _preset_name(args: argparse.Namespace) -> str:
+    return "fast" if args.fast else "rigorous" if args.rigorous else "default"
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if bool(args.path) == bool(args.cmd):
+        raise UsageError("give either a PATH of benchmarks or --cmd COMMAND (not both)")
+    if args.cmd:
+        for given, flag, instead in (
+            (args.pattern, "-k", ""),
+            (args.processes, "--processes", "; use --runs"),
+            (args.values, "--values", "; use --runs"),
+        ):
+            if given is not None:
+                raise UsageError(f"{flag} applies to PATH benchmarks, not --cmd{instead}")
+        return
+    for given, flag in (
+        (args.runs, "--runs"),
+        (args.no_shell or None, "--no-shell"),
+        (args.ignore_failure or None, "--ignore-failure"),
+    ):
+        if given is not None:
+            raise UsageError(f"{flag} applies to --cmd only")
+
+
+def _choose_preset(args: argparse.Namespace) -> Preset:
+    return choose(
+        _preset_name(args),
+        commands=bool(args.cmd),
+        processes=args.processes,
+        values=args.values,
+        warmups=args.warmups,
+        min_time_s=parse_duration_s(args.min_time) if args.min_time is not None else None,
+        runs=args.runs,
+    )
+
+
+class _Progress:
+    """A one-line counter on stderr, only on a terminal and never with --quiet or --json."""
+
+    def __init__(self, enabled: bool, what: str) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.what = what
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.enabled:
+            print(f"\r{self.what} {done}/{total}", end="", file=sys.stderr, flush=True)
+
+    def finish(self) -> None:
+        if self.enabled:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+
+
+def _summary(
+    values: Sequence[float], loops: int, meta: dict[str, Any], command: bool
+) -> tuple[dict[str, Any], list[str]]:
+    """The ``stats`` and ``warnings`` of one benchmark (nothing to say without values)."""
+    if not values:
+        return empty_stats(0.95), []
+    stats = summarize(values)
+    warnings = stats_warnings(
+        stats,
+        values,
+        loops=loops,
+        load_start=meta["load_avg_start"],
+        load_end=meta["load_avg_end"],
+        cpu_count=meta["cpu_count"],
+        command=command,
+    )
+    return {key: getattr(stats, key) for key in stats.__dataclass_fields__}, warnings
+
+
+def _run_callables(
+    args: argparse.Namespace, preset: Preset, progress: _Progress
+) -> tuple[list[Outcome], bool]:
+    benchmarks = discover(Path(args.path), args.pattern)
+    return run_callables(benchmarks, preset, progress=progress)
+
+
+def _callable_entries(outcomes: list[Outcome], meta: dict[str, Any]) -> list[dict[str, Any]]:
+    entries = []
+    for outcome in outcomes:
+        b = outcome.benchmark
+        loops = max(outcome.loops, 1)
+        stats, warnings = _summary(outcome.values, loops, meta, False)
+        entries.append(
+            bench_entry(
+                name=b.name,
+                kind="callable",
+                source=b.source,
+                params=b.params,
+                loops=loops,
+                values=outcome.values,
+                warmups=outcome.warmups,
+                stats=stats,
+                warnings=warnings,
+                error=outcome.error,
+            )
+        )
+    return entries
+
+
+def _command_entries(run: CommandRun, meta: dict[str, Any], shell: bool) -> list[dict[str, Any]]:
+    overhead = run.shell_overhead_s()
+    entries = []
+    for outcome in run.outcomes:
+        cut = overhead or 0.0
+        values = [max(v - cut, 0.0) for v in outcome.values]
+        stats, warnings = _summary(values, 1, meta, True)
+        entries.append(
+            bench_entry(
+                name=outcome.command.text,
+                kind="command",
+                source=outcome.command.text,
+                values=values,
+                warmups=[max(v - cut, 0.0) for v in outcome.warmups],
+                stats=stats,
+                warnings=warnings,
+                error=outcome.error,
+                shell_overhead_s=overhead if shell else None,
+                executable=outcome.command.executable,
+                extra={"user_s": list(outcome.user_s), "system_s": list(outcome.system_s)},
+            )
+        )
+    return entries
+
+
+def _settings(preset: Preset, rounds: int | None) -> dict[str, Any]:
+    commands = rounds is not None
+    return {
+        "preset": preset.name,
+        "processes": rounds if commands else preset.processes,
+        "values_per_process": preset.values,
+        "warmups": preset.warmups,
+        "min_time_s": preset.min_time_s,
+        **({"runs": preset.runs, "min_runs": preset.min_runs} if commands else {}),
+    }
+
+
+def _measure(
+    args: argparse.Namespace, preset: Preset, progress: _Progress
+) -> tuple[list[Outcome] | CommandRun, bool, int | None]:
+    """Measure; returns the raw outcomes (callables) or the command run, interrupted or not,
+    and for commands the number of timed rounds."""
+    if not args.cmd:
+        outcomes, interrupted = _run_callables(args, preset, progress)
+        return outcomes, interrupted, None
+    shell = not args.no_shell
+    commands = [parse_command(text, shell=shell) for text in args.cmd]
+    run = run_commands(
+        commands, preset, shell=shell, ignore_failure=args.ignore_failure, progress=progress
+    )
+    rounds = max((len(o.values) for o in run.outcomes), default=0)
+    return run, run.interrupted, rounds
+
+
+def _emit(args: argparse.Namespace, document: dict[str, Any]) -> None:
+    if args.out:
+        write_json(args.out, document)
+    if args.json:
+        print(json.dumps(document, indent=1))
+    elif not args.quiet:
+        print(render(document), end="")
+        return
+    for entry in document["benchmarks"]:  # the table shows errors; otherwise stderr does
+        if entry["error"]:
+            print(f"perfeng: {entry['name']}: {entry['error']}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    _check_args(args)
+    preset = _choose_preset(args)
+    clock = MonotonicClock()
+    load_start = _load_1min()
+    start = clock.wall_s()
+    progress = _Progress(not (args.quiet or args.json), "round" if args.cmd else "process")
+    measured, interrupted, rounds = _measure(args, preset, progress)
+    progress.finish()
+    meta = _metadata(start, clock.wall_s(), load_start)
+    if isinstance(measured, CommandRun):
+        entries = _command_entries(measured, meta, not args.no_shell)
+    else:
+        entries = _callable_entries(measured, meta)
+    document = build_bench_document(
+        metadata=meta,
+        settings=_settings(preset, rounds),
+        benchmarks=entries,
+        interrupted=interrupted,
+    )
+    _emit(args, document)
+    if interrupted:
+        print("perfeng: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    return int(ExitCode.USAGE) if any(e["error"] for e in entries) else int(ExitCode.OK)

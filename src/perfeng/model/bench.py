@@ -1,0 +1,156 @@
+"""The benchmark result document (``perfeng bench --out bench.json``): build, load, check.
+
+The format is documented in docs/result-format.md ("The benchmark document"). The model only
+assembles and checks: statistics and warnings are computed by the caller
+(``perfeng.analysis.benchstats``) and passed in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from perfeng.model.result import DocumentError
+
+FORMAT = "perfeng-bench"
+FORMAT_VERSION = 1
+
+Kind = Literal["callable", "command"]
+STATS_KEYS = (
+    "n",
+    "median",
+    "median_ci_low",
+    "median_ci_high",
+    "confidence",
+    "mean",
+    "stdev",
+    "min",
+    "max",
+    "mad",
+    "outliers",
+)
+SETTINGS_KEYS = ("preset", "processes", "values_per_process", "warmups", "min_time_s")
+
+
+def empty_stats(confidence: float) -> dict[str, Any]:
+    """The ``stats`` of a benchmark with no values (it failed): n 0, every figure null."""
+    stats: dict[str, Any] = dict.fromkeys(STATS_KEYS)
+    stats.update(n=0, outliers=0, confidence=confidence)
+    return stats
+
+
+def bench_entry(
+    *,
+    name: str,
+    kind: Kind,
+    source: str,
+    stats: dict[str, Any],
+    params: dict[str, Any] | None = None,
+    loops: int = 1,
+    values: Sequence[float] = (),
+    warmups: Sequence[float] = (),
+    warnings: Sequence[str] = (),
+    error: str | None = None,
+    shell_overhead_s: float | None = None,
+    executable: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One entry of ``benchmarks``. A failed benchmark (``error`` set) keeps no values."""
+    missing = [key for key in STATS_KEYS if key not in stats]
+    if missing:
+        raise ValueError(f"stats lacks {', '.join(missing)}")
+    entry: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "source": source,
+        "params": dict(params or {}),
+        "loops": loops,
+        "unit": "s",
+        "values": [] if error else list(values),
+        "warmups": [] if error else list(warmups),
+        "shell_overhead_s": shell_overhead_s,
+        "executable": executable,
+        "stats": {key: stats[key] for key in STATS_KEYS},
+        "warnings": list(warnings),
+        "error": error,
+    }
+    entry.update(extra or {})
+    return entry
+
+
+def build_bench_document(
+    *,
+    metadata: dict[str, Any],
+    settings: dict[str, Any],
+    benchmarks: Sequence[dict[str, Any]],
+    interrupted: bool = False,
+) -> dict[str, Any]:
+    """The whole document. ``interrupted`` marks a run stopped by Ctrl-C (values so far)."""
+    missing = [key for key in SETTINGS_KEYS if key not in settings]
+    if missing:
+        raise ValueError(f"settings lacks {', '.join(missing)}")
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "metadata": metadata,
+        "settings": settings,
+        "interrupted": interrupted,
+        "benchmarks": list(benchmarks),
+    }
+
+
+def load_bench_document(path: str | Path) -> dict[str, Any]:
+    """Read and check a benchmark result; ``DocumentError`` with a one-line reason otherwise."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DocumentError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DocumentError(f"{path}: cannot read: {exc}") from None
+    if not text.strip():
+        raise DocumentError(f"{path}: empty file")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg});"
+            " truncated file?"
+        ) from None
+    check_bench_document(document, str(path))
+    return document  # type: ignore[no-any-return]
+
+
+def check_bench_document(document: Any, where: str) -> None:
+    """Raise ``DocumentError`` unless ``document`` is a benchmark result this version reads."""
+    found = document.get("format") if isinstance(document, dict) else None
+    if not isinstance(found, str) or not found.startswith("perfeng-"):
+        raise DocumentError(f'{where}: not a perfeng result (no "format": "{FORMAT}")')
+    if found != FORMAT:
+        raise DocumentError(f"{where}: a {found} document, not a benchmark result ({FORMAT})")
+    version = document.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise DocumentError(f"{where}: format_version missing or not an integer")
+    if version > FORMAT_VERSION:
+        raise DocumentError(
+            f"{where}: format_version {version} is newer than this perfeng reads"
+            f" ({FORMAT_VERSION}); upgrade perfeng"
+        )
+    benchmarks = document.get("benchmarks")
+    if not isinstance(benchmarks, list) or not isinstance(document.get("settings"), dict):
+        raise DocumentError(f"{where}: benchmarks or settings section missing")
+    for index, entry in enumerate(benchmarks):
+        if not _entry_ok(entry):
+            raise DocumentError(f"{where}: benchmark {index + 1} is incomplete or damaged")
+
+
+def _entry_ok(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("name"), str)
+        and isinstance(entry.get("values"), list)
+        and isinstance(entry.get("stats"), dict)
+        and all(isinstance(v, int | float) for v in entry["values"])
+    )
