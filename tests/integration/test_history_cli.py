@@ -169,7 +169,7 @@ def _load(fast: FastServer, *extra: str, cwd: Path) -> subprocess.CompletedProce
 def test_load_save_stores_the_run_as_written(fast: FastServer, tmp_path: Path) -> None:
     done = _load(fast, "--save", "--tag", "env=test", "--tag", "build=7", cwd=tmp_path)
     ok(done)
-    assert "saved the run as #1" in done.stderr
+    assert "saved the result as #1" in done.stderr
     written = json.loads((tmp_path / "run.json").read_text())
     with open_store(f"sqlite:///{tmp_path}/.perfeng/history.db") as store:
         (entry,) = store.list()

@@ -231,7 +231,10 @@ def _emit(args: argparse.Namespace, document: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from perfeng.cli.history import check_save_flags
+
     _check_args(args)
+    check_save_flags(args)
     preset = _choose_preset(args)
     clock = MonotonicClock()
     load_start = _load_1min()
@@ -251,6 +254,11 @@ def run(args: argparse.Namespace) -> int:
         interrupted=interrupted,
     )
     _emit(args, document)
+    if args.save:
+        from perfeng.cli.history import save_run
+
+        sys.stdout.flush()  # the result is written and shown before a store can fail
+        save_run(document, args.store, args.tag)
     if interrupted:
         print("perfeng: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)

@@ -180,11 +180,23 @@ def _write_text(path: str, text: str, log: TextIO) -> None:
     log.write(f"wrote {text.count(chr(10)) - 1} metric rows to {path}\n")
 
 
+def check_save_flags(args: argparse.Namespace) -> None:
+    """Bad --save flags of ``load`` and ``bench`` fail before the measurement, not after it."""
+    if not args.save:
+        if args.store or args.tag:
+            raise UsageError("--store and --tag go with --save")
+        return
+    from perfeng.store import resolve_url
+
+    resolve_url(args.store)
+    parse_tags(args.tag)
+
+
 def save_run(document: dict[str, Any], store_url: str | None, tag_items: list[str]) -> int:
-    """``perfeng load --save``: append a run's document to the store; its id."""
+    """``perfeng load --save`` and ``bench --save``: append a document to the store; its id."""
     from perfeng.store import open_store
 
     with open_store(store_url) as store:
         result_id: int = store.add(document, parse_tags(tag_items))
-        print(f"saved the run as #{result_id} in {store.url}", file=sys.stderr)
+        print(f"saved the result as #{result_id} in {store.url}", file=sys.stderr)
     return result_id

@@ -96,7 +96,9 @@ def describe_plan(scenario: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    _check_save_flags(args)
+    from perfeng.cli.history import check_save_flags
+
+    check_save_flags(args)
     scenario = build_scenario(args)
     if args.dry_run:
         from perfeng.gates import parse_thresholds
@@ -105,19 +107,6 @@ def run(args: argparse.Namespace) -> int:
         print(describe_plan(scenario))
         return int(ExitCode.OK)
     return run_prepared(args, scenario)
-
-
-def _check_save_flags(args: argparse.Namespace) -> None:
-    """Bad --save flags fail before the run, not after it."""
-    if not args.save:
-        if args.store or args.tag:
-            raise UsageError("--store and --tag go with --save")
-        return
-    from perfeng.cli.history import parse_tags
-    from perfeng.store import resolve_url
-
-    resolve_url(args.store)
-    parse_tags(args.tag)
 
 
 def run_prepared(args: argparse.Namespace, scenario: Any) -> int:

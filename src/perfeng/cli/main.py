@@ -88,6 +88,11 @@ def _add_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress and no summary")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--seed", type=int, help="random seed (request mix, data rows)")
+    _add_save_flags(p)
+    p.set_defaults(handler="perfeng.cli.load:run")
+
+
+def _add_save_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--save", action="store_true", help="append the result to the history database")
     p.add_argument(
         "--store", metavar="URL", help="with --save: history database URL (default: $PERFENG_STORE)"
@@ -99,7 +104,6 @@ def _add_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="KEY=VALUE",
         help="with --save: a label stored with the result (repeatable)",
     )
-    p.set_defaults(handler="perfeng.cli.load:run")
 
 
 def _add_merge(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -332,6 +336,7 @@ def _add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--json", action="store_true", help="print the result document as JSON")
     p.add_argument("--out", help="write the result document (JSON) to this file")
     p.add_argument("--quiet", action="store_true", help="no progress and no table")
+    _add_save_flags(p)
     p.set_defaults(handler="perfeng.cli.bench:run")
 
 

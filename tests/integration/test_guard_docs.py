@@ -1,0 +1,132 @@
+"""The guard workflow end to end, and every example of docs/compare.md and docs/gate.md:
+real benchmarks and real load runs, compared, gated, saved and read back."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from perfeng.testing.servers import FastServer, serve_in_thread
+
+ROOT = Path(__file__).parents[2]
+BENCH = """
+def bench_sort():
+    sorted(range({n}, 0, -1))
+"""
+
+
+def perfeng(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "perfeng", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def _blocks(doc: str, language: str) -> list[str]:
+    text = (ROOT / "docs" / doc).read_text()
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
+
+
+def _bench(folder: Path, n: int, out: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    source = folder / f"src{n}"
+    source.mkdir(exist_ok=True)
+    (source / "bench_demo.py").write_text(BENCH.format(n=n))
+    return perfeng("bench", str(source), "--fast", "--quiet", "--out", out, *extra, cwd=folder)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """base.json and head.json (load runs of /delay, head slower), run.json (of /, the name the
+    documented budgets use), bench.json, and perfeng.toml from docs/gate.md; the working
+    directory of every documented command."""
+    path = tmp_path_factory.mktemp("guard")
+    with serve_in_thread(FastServer()) as server:
+        for name, path_query in (("base", "/delay?ms=2"), ("head", "/delay?ms=6"), ("run", "/")):
+            done = perfeng(
+                "load", server.url + path_query, "--rate", "200", "--duration", "2s",
+                "--quiet", "--out", f"{name}.json", cwd=path,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+        done = _bench(path, 2000, "bench.json")
+        assert done.returncode == 0, done.stderr
+        (path / "perfeng.toml").write_text(_blocks("gate.md", "toml")[0])
+        yield path
+
+
+@pytest.mark.parametrize("line", _blocks("compare.md", "console")[0].strip().splitlines())
+def test_compare_examples(folder: Path, line: str) -> None:
+    done = perfeng(*shlex.split(line)[1:], cwd=folder)
+    assert done.returncode == 1, done.stderr  # head is the 6 ms endpoint: slower
+    if "--json" in line:
+        documented = json.loads(_blocks("compare.md", "json")[0])
+        actual = json.loads(done.stdout)
+        assert actual.keys() == documented.keys()
+        assert actual["rows"][0].keys() == documented["rows"][0].keys()
+
+
+@pytest.mark.parametrize("line", _blocks("gate.md", "console")[0].strip().splitlines())
+def test_gate_examples(folder: Path, line: str) -> None:
+    done = perfeng(*shlex.split(line)[1:], cwd=folder)
+    assert done.stderr == ""
+    if "--junit" in line:
+        assert done.returncode == 0, done.stdout  # run.json (/) is faster than base (/delay)
+        assert ElementTree.parse(folder / "gate.xml").getroot().tag == "testsuites"
+    elif "bench.json" in line:
+        verdicts = json.loads(done.stdout)["verdicts"]
+        assert {v["expression"] for v in verdicts} == {"median<2ms", "median:+5%"}
+        assert done.returncode == 0  # a 2,000-item sort is far below 2 ms; no baseline yet
+    else:
+        assert done.returncode == 0, done.stdout
+        assert "skipped (no baseline)" in done.stdout
+
+
+def test_the_github_actions_example_commands_run(folder: Path) -> None:
+    """The perfeng commands of the workflow, in order, against a real target (shortened)."""
+    (workflow,) = _blocks("gate.md", "yaml")
+    lines = re.findall(r"perfeng (?:load|bench|gate|history) [^\n#]+", workflow)
+    assert [line.split()[1] for line in lines] == ["load", "bench", "gate", "gate", "history"]
+    (folder / "benchmarks").mkdir(exist_ok=True)
+    (folder / "benchmarks" / "bench_demo.py").write_text(BENCH.format(n=1000))
+    with serve_in_thread(FastServer(port=0)) as server:
+        for line in lines:
+            args = shlex.split(line.replace("http://127.0.0.1:8080", server.url))[1:]
+            args = ["2s" if a == "60s" else a for a in args]
+            done = perfeng(*args, cwd=folder)
+            assert done.returncode == 0, f"{line}: {done.stdout} {done.stderr}"
+    listed = perfeng("history", "list", "--json", cwd=folder)
+    assert {entry["kind"] for entry in json.loads(listed.stdout)} == {"run", "bench"}
+
+
+def test_a_slower_benchmark_is_caught_saved_and_gated(folder: Path) -> None:
+    store = f"sqlite:///{folder / 'bench-history.db'}"
+    base = _bench(folder, 2000, "bench-base.json", "--save", "--store", store)
+    assert base.returncode == 0, base.stderr
+    assert "saved the result as #1" in base.stderr
+    head = _bench(folder, 6000, "bench-head.json")
+    assert head.returncode == 0, head.stderr
+    compared = perfeng("compare", "bench-base.json", "bench-head.json", "--json", cwd=folder)
+    assert compared.returncode == 1, compared.stdout + compared.stderr
+    (row,) = json.loads(compared.stdout)["rows"]
+    assert row["verdict"] == "slower" and row["change"] > 0.5
+    budgets = folder / "bench-budgets.toml"  # the documented file asks for branch main
+    budgets.write_text('[budgets]\nbench = ["median:+5%"]\n')
+    gated = perfeng(
+        "gate", "bench-head.json", "--store", store, "--budgets", str(budgets), cwd=folder
+    )
+    assert gated.returncode == 1, gated.stdout
+    assert "median:+5%" in gated.stdout and "FAIL" in gated.stdout
+    mixed = perfeng("compare", "bench-base.json", "base.json", cwd=folder)
+    assert mixed.returncode == 2
+    assert "is a benchmark result but base.json is a load-test result" in mixed.stderr
