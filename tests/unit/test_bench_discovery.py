@@ -176,3 +176,18 @@ def test_async_functions_are_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, "bench_async.py", "async def bench_wait():\n    pass\n")
     with pytest.raises(ConfigError, match="bench_wait is async"):
         prepare(str(path), "bench_wait", None)
+
+
+def test_the_decorator_is_reachable_as_perfeng_bench_in_a_fresh_interpreter() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import perfeng\n"
+        "@perfeng.bench(params={'n': [1, 2]})\n"
+        "def f(n): pass\n"
+        "print(type(f).__name__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "function"
