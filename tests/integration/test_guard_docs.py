@@ -130,3 +130,18 @@ def test_a_slower_benchmark_is_caught_saved_and_gated(folder: Path) -> None:
     mixed = perfeng("compare", "bench-base.json", "base.json", cwd=folder)
     assert mixed.returncode == 2
     assert "is a benchmark result but base.json is a load-test result" in mixed.stderr
+
+
+def test_the_readme_guard_examples_run(folder: Path, tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Guarding performance over time")[1]
+    (block,) = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)[:1]
+    for name in ("base.json", "head.json", "run.json", "perfeng.toml"):
+        (tmp_path / name).write_bytes((folder / name).read_bytes())
+    for _ in range(6):  # a history long enough for detect
+        assert perfeng("history", "add", "run.json", cwd=tmp_path).returncode == 0
+    expected = {"bench": 0, "compare": 1, "gate": 0, "history": 0, "detect": 0}
+    for line in block.strip().splitlines():
+        args = shlex.split(line.replace("examples/bench", str(ROOT / "examples" / "bench")))[1:]
+        done = perfeng(*args, cwd=tmp_path)
+        assert done.returncode == expected[args[0]], f"{line}: {done.stdout} {done.stderr}"
