@@ -119,3 +119,12 @@ def test_a_failed_benchmark_is_reported_not_compared() -> None:
     comparison = compare_benchmarks(base, head, min_effect=0.05, alpha=0.01)
     assert comparison.rows == () and comparison.only_in_base == ()
     assert comparison.warnings == ("a failed in head: ZeroDivisionError: division by zero",)
+
+
+def test_a_busy_machine_on_either_side_is_flagged() -> None:
+    base = _bench(a=[1.0, 1.1, 0.9])
+    head = _bench(a=[1.0, 1.1, 0.9])
+    head["metadata"].update(load_avg_start=3.0, load_avg_end=1.0, cpu_count=2)
+    comparison = compare_benchmarks(base, head, min_effect=0.05, alpha=0.01)
+    (warning,) = comparison.warnings
+    assert warning.startswith("head: machine busy: load average 3.00 on 2 CPUs")

@@ -135,6 +135,7 @@ def compare_benchmarks(
             )
         )
     warnings += _failed_benchmarks(base, "base") + _failed_benchmarks(head, "head")
+    warnings += _busy(base, "base") + _busy(head, "head")
     only_in_base, only_in_head = _only_in(base, head)
     return ResultComparison(
         "bench", tuple(rows), min_effect, alpha, only_in_base, only_in_head, tuple(warnings)
@@ -149,6 +150,19 @@ def _only_in(
     return (
         tuple(n for n in base_names if n not in head_names),
         tuple(n for n in head_names if n not in base_names),
+    )
+
+
+def _busy(document: Mapping[str, Any], side: str) -> list[str]:
+    """A busy machine shifts whole runs, which no test within a run can see: say so."""
+    from perfeng.analysis.benchstats import busy_warnings
+
+    meta = document["metadata"]
+    found = busy_warnings(
+        meta.get("load_avg_start"), meta.get("load_avg_end"), meta.get("cpu_count")
+    )
+    return (
+        [f"{side}: {found[0]}; a difference may be the machine's, not the code's"] if found else []
     )
 
 
