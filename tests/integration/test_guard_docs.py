@@ -145,3 +145,21 @@ def test_the_readme_guard_examples_run(folder: Path, tmp_path: Path) -> None:
         args = shlex.split(line.replace("examples/bench", str(ROOT / "examples" / "bench")))[1:]
         done = perfeng(*args, cwd=tmp_path)
         assert done.returncode == expected[args[0]], f"{line}: {done.stdout} {done.stderr}"
+
+
+def test_a_benchmark_that_raises_fails_the_gate_and_the_comparison(folder: Path) -> None:
+    source = folder / "failing"
+    source.mkdir()
+    (source / "bench_demo.py").write_text(
+        BENCH.format(n=1000) + "\ndef bench_broken():\n    raise ValueError('no longer runs')\n"
+    )
+    done = perfeng("bench", str(source), "--fast", "--quiet", "--out", "broken.json", cwd=folder)
+    assert done.returncode == 2 and "no longer runs" in done.stderr
+    budgets = folder / "any-budgets.toml"
+    budgets.write_text('[budgets]\nbench = ["median<1s"]\n')
+    gated = perfeng("gate", "broken.json", "--budgets", str(budgets), cwd=folder)
+    assert gated.returncode == 1, gated.stdout
+    assert "bench_broken" in gated.stdout and "failed: ValueError: no longer runs" in gated.stdout
+    compared = perfeng("compare", "bench.json", "broken.json", cwd=folder)
+    assert compared.returncode == 1, compared.stdout + compared.stderr
+    assert "FAILED in head: bench_broken: ValueError: no longer runs" in compared.stdout

@@ -657,9 +657,10 @@ def test_check_document_names_where(tmp_path: Path) -> None:
     with pytest.raises(DocumentError, match=r"^baseline\.json: not a perfeng run result"):
         check_document(None, "baseline.json")
     check_document(_valid_document(), "ok")
-    older = _valid_document()
-    older["format_version"] = 0  # older versions are read
-    check_document(older, "ok")
+    invalid = _valid_document()
+    invalid["format_version"] = 0  # version 1 is the first
+    with pytest.raises(DocumentError, match="format_version 0 is not a valid version"):
+        check_document(invalid, "ok")
 
 
 # ---- merging ------------------------------------------------------------------------------------

@@ -118,7 +118,8 @@ def test_a_failed_benchmark_is_reported_not_compared() -> None:
     head["benchmarks"][0].update(values=[], error="ZeroDivisionError: division by zero")
     comparison = compare_benchmarks(base, head, min_effect=0.05, alpha=0.01)
     assert comparison.rows == () and comparison.only_in_base == ()
-    assert comparison.warnings == ("a failed in head: ZeroDivisionError: division by zero",)
+    assert comparison.failed_in_head == ("a: ZeroDivisionError: division by zero",)
+    assert comparison.worse and as_dict(comparison)["verdict"] == "failed"
 
 
 def test_a_busy_machine_on_either_side_is_flagged() -> None:

@@ -64,6 +64,12 @@ class ResultComparison:
     only_in_base: tuple[str, ...] = ()
     only_in_head: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    failed_in_head: tuple[str, ...] = ()  # "name: error" of benchmarks that raised in head
+
+    @property
+    def worse(self) -> bool:
+        """Anything slower, or a benchmark that worked in base and failed in head."""
+        return bool(self.slower or self.failed_in_head)
 
     @property
     def slower(self) -> tuple[Row, ...]:
@@ -134,11 +140,19 @@ def compare_benchmarks(
                 "mann-whitney u, hodges-lehmann",
             )
         )
-    warnings += _failed_benchmarks(base, "base") + _failed_benchmarks(head, "head")
+    warnings += _failed_benchmarks(base, "base")
     warnings += _busy(base, "base") + _busy(head, "head")
     only_in_base, only_in_head = _only_in(base, head)
+    failed = tuple(f"{b['name']}: {b['error']}" for b in head["benchmarks"] if b.get("error"))
     return ResultComparison(
-        "bench", tuple(rows), min_effect, alpha, only_in_base, only_in_head, tuple(warnings)
+        "bench",
+        tuple(rows),
+        min_effect,
+        alpha,
+        only_in_base,
+        only_in_head,
+        tuple(warnings),
+        failed,
     )
 
 
@@ -312,9 +326,10 @@ def as_dict(comparison: ResultComparison) -> dict[str, Any]:
         "kind": comparison.kind,
         "min_effect": comparison.min_effect,
         "alpha": comparison.alpha,
-        "verdict": "slower" if comparison.slower else "ok",
+        "verdict": "slower" if comparison.slower else "failed" if comparison.worse else "ok",
         "rows": [row.__dict__ for row in comparison.rows],
         "only_in_base": list(comparison.only_in_base),
         "only_in_head": list(comparison.only_in_head),
         "warnings": list(comparison.warnings),
+        "failed_in_head": list(comparison.failed_in_head),
     }

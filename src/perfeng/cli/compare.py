@@ -68,13 +68,13 @@ def run(args: argparse.Namespace) -> int:
         comparison = compare(base, head, min_effect=min_effect, alpha=alpha)
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"a result is incomplete or inconsistent: {exc}") from None
-    if not comparison.rows:
+    if not comparison.rows and not comparison.failed_in_head:
         raise ConfigError(
             f"{args.base} and {args.head} have no {'benchmark' if kind == 'bench' else 'request'}"
             " name in common with enough values to compare"
         )
     print(_render(comparison, args.json, args.format), end="")
-    return int(ExitCode.THRESHOLD_FAILED if comparison.slower else ExitCode.OK)
+    return int(ExitCode.THRESHOLD_FAILED if comparison.worse else ExitCode.OK)
 
 
 def _render(comparison: Any, as_json: bool, form: str) -> str:

@@ -161,10 +161,30 @@ def run(args: argparse.Namespace) -> int:
         baseline = _baseline(relative, kind, document, args, config) if relative else {}
         for budget in budgets:
             verdicts += evaluate_budget(budget, kind, head, baseline)
+    if kind == "bench":
+        verdicts += _failed_benchmarks(document)
     _output(verdicts, kind, args)
     return int(
         ExitCode.THRESHOLD_FAILED if any(v.passed is False for v in verdicts) else ExitCode.OK
     )
+
+
+def _failed_benchmarks(document: dict[str, Any]) -> list[BudgetVerdict]:
+    """A benchmark that raised cannot meet any budget: it fails the gate, never slips by."""
+    return [
+        BudgetVerdict(
+            "benchmark ran",
+            entry["name"],
+            "-",
+            None,
+            None,
+            None,
+            False,
+            f"failed: {entry['error']}",
+        )
+        for entry in document["benchmarks"]
+        if entry.get("error")
+    ]
 
 
 def _baseline(

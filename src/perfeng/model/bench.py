@@ -8,6 +8,7 @@ assembles and checks: statistics and warnings are computed by the caller
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -138,19 +139,39 @@ def check_bench_document(document: Any, where: str) -> None:
             f"{where}: format_version {version} is newer than this perfeng reads"
             f" ({FORMAT_VERSION}); upgrade perfeng"
         )
+    if version < 1:
+        raise DocumentError(f"{where}: format_version {version} is not a valid version")
     benchmarks = document.get("benchmarks")
     if not isinstance(benchmarks, list) or not isinstance(document.get("settings"), dict):
         raise DocumentError(f"{where}: benchmarks or settings section missing")
+    if not isinstance(document.get("metadata"), dict):
+        raise DocumentError(f"{where}: metadata section missing or damaged")
+    seen: set[str] = set()
     for index, entry in enumerate(benchmarks):
         if not _entry_ok(entry):
             raise DocumentError(f"{where}: benchmark {index + 1} is incomplete or damaged")
+        if entry["name"] in seen:
+            raise DocumentError(f"{where}: benchmark {entry['name']!r} appears twice")
+        seen.add(entry["name"])
 
 
 def _entry_ok(entry: Any) -> bool:
+    """Timings are positive finite seconds; an entry that failed says why in ``error``."""
     return (
         isinstance(entry, dict)
         and isinstance(entry.get("name"), str)
         and isinstance(entry.get("values"), list)
         and isinstance(entry.get("stats"), dict)
-        and all(isinstance(v, int | float) for v in entry["values"])
+        and entry.get("unit", "s") == "s"
+        and isinstance(entry.get("error"), str | None)
+        and all(_positive(v) for v in entry["values"])
+    )
+
+
+def _positive(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
     )

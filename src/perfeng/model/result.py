@@ -7,6 +7,7 @@ once and never changed afterwards; every one carries ``format_version`` and its 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,9 +207,62 @@ def check_document(document: Any, where: str) -> None:
             f"{where}: format_version {version} is newer than this perfeng reads"
             f" ({FORMAT_VERSION}); upgrade perfeng"
         )
-    summary = document.get("summary")
-    if not isinstance(summary, dict) or "histograms" not in summary:
-        raise DocumentError(f"{where}: summary section missing or incomplete")
+    if version < 1:
+        raise DocumentError(f"{where}: format_version {version} is not a valid version")
+    problem = _summary_problem(document.get("summary")) or _metadata_problem(document)
+    if problem:
+        raise DocumentError(f"{where}: {problem}")
+
+
+def _summary_problem(summary: Any) -> str:
+    """What is missing or damaged in the parts of ``summary`` that readers rely on."""
+    if not isinstance(summary, dict) or not isinstance(summary.get("histograms"), dict):
+        return "summary section missing or incomplete"
+    histograms, names = summary["histograms"], summary.get("by_name")
+    if not isinstance(names, dict) or not isinstance(histograms.get("by_name"), dict):
+        return "summary.by_name missing or damaged"
+    if not isinstance(histograms.get("all"), dict):
+        return "summary.histograms.all missing or damaged"
+    for key in ("requests", "errors"):
+        if not _count(summary.get(key)):
+            return f"summary.{key} must be a whole number of at least 0"
+    for name, entry in names.items():
+        if not isinstance(entry, dict) or not _count(entry.get("requests")):
+            return f"summary.by_name[{name!r}] is incomplete or damaged"
+        if not isinstance(histograms["by_name"].get(name), dict):
+            return f"no histograms for {name!r}"
+    return _figures_problem(summary)
+
+
+def _figures_problem(summary: dict[str, Any]) -> str:
+    rate: Any = summary.get("error_rate")
+    if not _number(rate) or not 0 <= rate <= 1:
+        return "summary.error_rate must be a number between 0 and 1"
+    latency = summary.get("latency_ms")
+    if not isinstance(latency, dict):
+        return "summary.latency_ms missing or damaged"
+    for key, value in latency.items():
+        if value is not None and (not _number(value) or float(value) < 0):
+            return f"summary.latency_ms.{key} must be a number of at least 0"
+    return ""
+
+
+def _metadata_problem(document: dict[str, Any]) -> str:
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict):
+        return "metadata section missing or damaged"
+    duration = metadata.get("duration_s")
+    if duration is not None and (not _number(duration) or float(duration) < 0):
+        return "metadata.duration_s must be a number of at least 0"
+    return ""
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _name_stats_from(entry: dict[str, Any], histograms: dict[str, str]) -> NameStats:

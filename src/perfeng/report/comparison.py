@@ -53,7 +53,8 @@ def _tally(comparison: ResultComparison) -> str:
 
 
 def _notes(comparison: ResultComparison) -> list[str]:
-    notes = [f"warning: {w}" for w in comparison.warnings]
+    notes = [f"FAILED in head: {f}" for f in comparison.failed_in_head]
+    notes += [f"warning: {w}" for w in comparison.warnings]
     if comparison.only_in_base:
         notes.append("only in base (not compared): " + ", ".join(comparison.only_in_base))
     if comparison.only_in_head:
@@ -84,7 +85,7 @@ def _md_escape(text: str) -> str:
 
 
 def render_markdown(comparison: ResultComparison) -> str:
-    status = "**SLOWER**" if comparison.slower else "**OK**"
+    status = "**SLOWER**" if comparison.slower else "**FAILED**" if comparison.worse else "**OK**"
     lines = [f"## {_title(comparison)}", "", f"{status}: {_tally(comparison)}", ""]
     lines.append("| " + " | ".join(_HEADER) + " |")
     lines.append("|" + "---|" * len(_HEADER))
