@@ -127,7 +127,11 @@ BAD_OPTIONS = [
     (["--alpha", "x"], "invalid --alpha 'x'"),
     (["--window", "4"], "invalid --window '4'"),
     (["--window", "ten"], "invalid --window 'ten'"),
-    (["--min-size", "1"], "invalid --min-size '1'"),
+    (["--min-size", "1"], "invalid --min-size '1': must be at least 2"),
+    (["--min-size", "0"], "invalid --min-size '0': must be at least 2"),
+    (["--min-size", "30"], "invalid --min-size '30': needs a window of at least 60 (--window"),
+    (["--window", "10", "--min-size", "6"], "invalid --window '10': must be at least 2 x"),
+    (["--window", "0"], "invalid --window '0': must be at least 2 x --min-size = 6"),
     (["--min-magnitude=-5%"], "invalid --min-magnitude '-5%'"),
     (["--min-magnitude", "lots"], "invalid --min-magnitude 'lots'"),
     (["--column", "nope"], "no column 'nope' (columns: commit, time, value)"),
@@ -151,6 +155,14 @@ BAD_FILES = [
     ("value\n1\n2\nnan\n4\n5\n6\n", ":4: expected a finite number"),
     ("a,b\n1,2\n3,4\n", "no 'value' column and 2 numeric columns"),
     ("commit,name\nabc,x\n", "no 'value' column and 0 numeric columns"),
+    ("1\n2\n3\n4\n5\n6\n7\n", ":1: no header line: the first line must name the columns"),
+    ("3.5,-1e3\n1,2\n", ":1: no header line"),
+    ("value,x,x\n" + "1,2,3\n" * 6, ":1: duplicate column 'x'"),
+    ("value\n1\n2\n1_000\n4\n5\n6\n", ":4: expected a number, got '1_000'"),
+    ("value\n1\n2\n\u0661\n4\n5\n6\n", ":4: expected a number, got '\u0661'"),
+    ("value\n\n1\n\n2\nfast\n4\n5\n6\n", ":6: expected a number, got 'fast'"),
+    ("value\n1\n2\n1e999\n4\n5\n6\n", ":4: expected a finite number"),
+    ("value,commit\n1,a\n2," + "x" * 131_073 + "\n", ":3: not valid CSV: field larger than"),
 ]
 
 
@@ -163,6 +175,52 @@ def test_bad_files_are_one_line_exit_2(tmp_path: Path, content: str | None, mess
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_blank_lines_are_skipped(tmp_path: Path) -> None:
+    csv = write_series(tmp_path / "s.csv", [(30, 100.0), (30, 110.0)])
+    lines = csv.read_text().splitlines()
+    csv.write_text("\n\n".join(lines) + "\n\n")
+    result = perfeng("detect", str(csv), "--json")
+    assert result.returncode == 1 and result.stderr == ""
+    assert json.loads(result.stdout)["values"] == 60
+
+
+def test_neither_a_file_nor_a_metric_is_one_line() -> None:
+    result = perfeng("detect")
+    assert result.returncode == 2
+    assert result.stderr == "perfeng: error: give a CSV file or --metric NAME:STAT (history)\n"
+
+
+def scaled_series(path: Path, factor: float) -> Path:
+    """write_series's step of +10 % at 30, every value multiplied by ``factor``."""
+    write_series(path, [(30, 100.0), (30, 110.0)], header="value")
+    values = [float(v) * factor for v in path.read_text().split()[1:]]
+    path.write_text("value\n" + "".join(f"{v!r}\n" for v in values))
+    return path
+
+
+@pytest.mark.parametrize("factor", [1e200, 1.5e306, 1e-300])
+def test_huge_and_tiny_values_give_the_same_points_and_no_warnings(
+    tmp_path: Path, factor: float
+) -> None:
+    plain = perfeng("detect", str(scaled_series(tmp_path / "a.csv", 1.0)), "--json")
+    scaled = perfeng("detect", str(scaled_series(tmp_path / "b.csv", factor)), "--json")
+    assert scaled.stderr == "" and scaled.returncode == plain.returncode == 1
+    (want,), (got,) = (json.loads(r.stdout)["change_points"] for r in (plain, scaled))
+    assert got["index"] == want["index"] == 30
+    assert got["mean_before"] == pytest.approx(want["mean_before"] * factor, rel=1e-9)
+    assert got["change_percent"] == pytest.approx(want["change_percent"], rel=1e-9)
+    assert got["p_value"] == pytest.approx(want["p_value"], rel=1e-6)
+
+
+def test_values_too_far_apart_are_one_line_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("value\n" + "1\n2\n" * 10 + "1e300\n" * 10)
+    result = perfeng("detect", str(path))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "too wide a range" in result.stderr
+    assert result.stderr.startswith(f"perfeng: error: {path}: ")
 
 
 def test_help_lists_detect() -> None:

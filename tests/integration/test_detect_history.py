@@ -28,15 +28,16 @@ def perfeng(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _fill(url: str, count: int = 40) -> None:
-    """p99 steps from 100 ms to 130 ms at STEP_AT; throughput drops from 1000/s to 800/s."""
+def _fill(url: str, count: int = 40, scale: float = 1.0) -> None:
+    """p99 steps from 100 ms to 130 ms at STEP_AT (times ``scale``); throughput drops from
+    1000/s to 800/s."""
     rng = random.Random(7)
     with open_store(url) as store:
         for i in range(count):
             document = run_document(i, metadata={"git_commit": f"{i:040x}"})
             summary = document["summary"]
             slower = i >= STEP_AT
-            summary["latency_ms"]["p99"] = rng.gauss(130.0 if slower else 100.0, 2.0)
+            summary["latency_ms"]["p99"] = rng.gauss(130.0 if slower else 100.0, 2.0) * scale
             summary["throughput_rps"] = rng.gauss(800.0 if slower else 1000.0, 10.0)
             store.add(document)
 
@@ -60,6 +61,16 @@ def test_a_stored_regression_is_found_with_its_commit(store_url: str) -> None:
     assert report["newest_is_regression"] is True
 
 
+def test_huge_stored_values_are_analysed_without_warnings(store_url: str) -> None:
+    _fill(store_url, scale=1e200)
+    done = perfeng("detect", "--metric", "total:p99", "--store", store_url, "--json")
+    assert done.returncode == 1 and done.stderr == ""
+    (point,) = json.loads(done.stdout)["change_points"]
+    assert abs(point["index"] - STEP_AT) <= 1
+    assert point["mean_before"] == pytest.approx(100e200, rel=0.02)
+    assert point["change_percent"] == pytest.approx(30.0, rel=0.1)
+
+
 def test_throughput_is_judged_higher_is_better(store_url: str) -> None:
     _fill(store_url)
     done = perfeng("detect", "--metric", "total:throughput", "--store", store_url)
@@ -74,6 +85,7 @@ def test_throughput_is_judged_higher_is_better(store_url: str) -> None:
         (["--metric", "total:p98"], 2, "use NAME:STAT"),
         (["--metric", "total:p99"], 2, "need at least 6"),
         (["series.csv", "--metric", "total:p99"], 2, "not both"),
+        ([], 2, "give a CSV file or --metric NAME:STAT"),
         (["--metric", "total:p99", "--store", "postgresql+psycopg://x@127.0.0.1:1/x"], 4, ""),
     ],
 )

@@ -17,6 +17,14 @@ of their own (apache/otava PR #150).
 2. Minimum segment length: every segment has at least ``min_size`` (default 3) values, so a
    value the filter missed can never form a one-point segment with zero variance and p ~ 0.
 
+Units: the values are divided by their largest magnitude before the filter, and the filtered
+values are standardised, z = (x - median) / spread (spread: the median absolute deviation, or
+the mean one when that is 0), before anything is squared. The splits and tests below are
+invariant under x -> a x + b (a != 0) and the means are mapped back, so the result does not
+depend on the units, and values near the largest float (1e308) or the smallest neither
+overflow nor underflow. A filtered value more than
+1e100 spreads from the median would make the squares overflow; such a series is refused.
+
 Split step (Matteson & James, "A Nonparametric Approach for Multiple Change Point Analysis of
 Multivariate Data", JASA 2014, eq. 3-6, with alpha = 1): for a segment z[a:b] and a candidate
 split tau < kappa <= b, X = z[a:tau] (n values) and Y = z[tau:kappa] (m values),
@@ -68,6 +76,7 @@ fewer than ``min_size`` newest values is treated as outliers until more values a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -84,6 +93,7 @@ OUTLIER_SIGMAS = 5.0  # Hampel threshold, in robust noise sigmas
 MAD_TO_SIGMA = 1.4826  # 1 / Phi^-1(3/4): MAD of a Gaussian times this is its sigma
 PRIOR_DF = 10.0  # weight of the series' noise in each segment's variance (module docstring)
 MAD_EFFICIENCY = 0.37  # the MAD's asymptotic efficiency for Gaussian data: its share of n - 2 df
+MAX_SPREADS = 1e100  # furthest value from the median, in spreads: its square stays finite
 
 
 @dataclass(frozen=True)
@@ -119,11 +129,19 @@ def detect(
         raise ValueError("values must be a flat sequence of finite numbers")
     if len(x) < 2 * min_size:
         return []
-    clean = remove_outliers(x, half_width=min_size - 1)
-    moments = _Moments(clean, min_size)
-    weak = _split(clean, moments, window, min_size, _relaxed(alpha))
+    unit = float(np.max(np.abs(x))) or 1.0
+    clean = remove_outliers(x / unit, half_width=min_size - 1)
+    centre, spread = _centre_spread(clean)
+    if spread == 0:  # constant once outliers are replaced: nothing can change
+        return []
+    z = (clean - centre) / spread
+    moments = _Moments(z, min_size, origin=centre, scale=spread)
+    weak = _split(z, moments, window, min_size, _relaxed(alpha))
     kept = _merge(weak, moments, alpha, min_magnitude, min_size)
-    return [moments.change_point(prev, point, nxt) for prev, point, nxt in _triples(kept, len(x))]
+    return [
+        _in_units(moments.change_point(prev, point, nxt), unit)
+        for prev, point, nxt in _triples(kept, len(x))
+    ]
 
 
 def newest_is_regression(
@@ -190,6 +208,39 @@ def _check_options(alpha: float, window: int, min_magnitude: float, min_size: in
         raise ValueError(f"min_magnitude must not be negative, not {min_magnitude}")
 
 
+def _centre_spread(x: FloatArray) -> tuple[float, float]:
+    """Median and robust spread (median absolute deviation, else the mean one) of ``x``.
+
+    The analysis runs on (x - median) / spread, so it does not depend on the values' units
+    and no square overflows or underflows. A value more than ``MAX_SPREADS`` spreads from
+    the median would make the squares overflow: such a series is refused (ValueError).
+    """
+    import numpy as np
+
+    centre = float(np.median(x))
+    deviations = np.abs(x - centre)
+    spread = float(np.median(deviations)) or float(np.mean(deviations))
+    if float(np.max(deviations)) > MAX_SPREADS * spread:
+        raise ValueError(
+            f"values span too wide a range: some lie more than {MAX_SPREADS:.0e} times the "
+            "typical deviation from the median"
+        )
+    return centre, spread
+
+
+def _in_units(point: ChangePoint, unit: float) -> ChangePoint:
+    """``point`` found in values divided by ``unit``, with its means in the original units.
+
+    A mean of values within [-1, 1] is within [-1, 1]; clamping removes the rounding that
+    could take it past the largest float when ``unit`` is near it. The change is recomputed
+    in the original units (exact for simple values) unless the difference overflows there.
+    """
+    before = min(max(point.mean_before, -1.0), 1.0) * unit
+    after = min(max(point.mean_after, -1.0), 1.0) * unit
+    change = _percent(before, after) if math.isfinite(after - before) else point.change_percent
+    return dataclasses.replace(point, mean_before=before, mean_after=after, change_percent=change)
+
+
 def _relaxed(alpha: float) -> float:
     """The split step's p-value, as Otava's compute_change_points chooses it."""
     if alpha < 0.05:
@@ -205,12 +256,16 @@ def _triples(points: list[int], n: int) -> list[tuple[int, int, int]]:
 
 class _Moments:
     """Prefix sums of x and x^2 (centred on the median for precision), so a segment's mean and
-    variance, and so a t-test, cost O(1)."""
+    variance, and so a t-test, cost O(1). A value v of x stands for ``origin + scale * v``:
+    change points report their means in those units."""
 
-    def __init__(self, x: FloatArray, min_size: int) -> None:
+    def __init__(
+        self, x: FloatArray, min_size: int, *, origin: float = 0.0, scale: float = 1.0
+    ) -> None:
         import numpy as np
 
         self.min_size = min_size
+        self.origin, self.scale = origin, scale
         self.prior = noise_sigma(x) ** 2
         self.prior_df = min(PRIOR_DF, MAD_EFFICIENCY * (len(x) - 2))
         self.centre = float(np.median(x))
@@ -242,7 +297,8 @@ class _Moments:
         if e1 + e2 <= 0:
             return 1.0 if m1 == m2 else 0.0
         t = abs(m2 - m1) / math.sqrt(e1 + e2)
-        df = (e1 + e2) ** 2 / (e1 * e1 / d1 + e2 * e2 / d2)
+        r1, r2 = e1 / (e1 + e2), e2 / (e1 + e2)  # Welch-Satterthwaite, without squaring e
+        df = 1.0 / (r1 * r1 / d1 + r2 * r2 / d2)
         point = 2.0 * float(stdtr(df, -t))
         if not chosen:
             return point
@@ -255,8 +311,8 @@ class _Moments:
         return ((n - 1) * variance + self.prior_df * self.prior) / df / n, df
 
     def change_point(self, a: int, tau: int, b: int) -> ChangePoint:
-        before = self.mean_var(a, tau)[0] + self.centre
-        after = self.mean_var(tau, b)[0] + self.centre
+        before = self.origin + self.scale * (self.mean_var(a, tau)[0] + self.centre)
+        after = self.origin + self.scale * (self.mean_var(tau, b)[0] + self.centre)
         return ChangePoint(tau, before, after, _percent(before, after), self.p_value(a, tau, b))
 
 

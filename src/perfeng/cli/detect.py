@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
 MIN_POINTS = 6
 COMMIT_COLUMNS = ("commit", "git_commit")
 LABEL_COLUMNS = (*COMMIT_COLUMNS, "time")
+DEFAULT_WINDOW = 50  # the --window default (cli/main.py): a window the user did not choose
+# Plain decimal or exponent notation, ASCII digits only: float() also takes 1_000 and "١٢".
+NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+NON_FINITE = re.compile(r"[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
+Row = tuple[int, list[str]]  # a CSV row: (line number, cells)
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,9 @@ class Options:
 
 
 def run(args: argparse.Namespace) -> int:
-    if (args.series is None) == (args.metric is None):
+    if args.series is None and args.metric is None:
+        raise UsageError("give a CSV file or --metric NAME:STAT (history)")
+    if args.series is not None and args.metric is not None:
         raise UsageError("give either a CSV file or --metric NAME:STAT (history), not both")
     if args.metric is None and (args.store or args.branch):
         raise UsageError("--store and --branch go with --metric")
@@ -88,19 +96,33 @@ def series_from_store(metric: str, url: str | None, branch: str | None) -> Serie
 
 
 def parse_options(args: argparse.Namespace) -> Options:
-    from perfeng.units import parse_fraction, parse_positive_int
+    from perfeng.units import parse_fraction
 
     alpha = _number(args.alpha, "--alpha")
     if not 0 < alpha < 1:
         raise UsageError(f"invalid --alpha {args.alpha!r}: must be between 0 and 1")
-    window = parse_positive_int(args.window, "--window")
-    min_size = parse_positive_int(args.min_size, "--min-size")
+    min_size = _whole(args.min_size, "--min-size")
     if min_size < 2:
         raise UsageError(f"invalid --min-size {args.min_size!r}: must be at least 2")
+    window = _whole(args.window, "--window")
+    if window < 2 * min_size and window == DEFAULT_WINDOW:
+        raise UsageError(
+            f"invalid --min-size {args.min_size!r}: needs a window of at least {2 * min_size} "
+            f"(--window, default {DEFAULT_WINDOW})"
+        )
     if window < 2 * min_size:
-        raise UsageError(f"invalid --window {args.window!r}: must be at least 2 x --min-size")
+        raise UsageError(
+            f"invalid --window {args.window!r}: must be at least 2 x --min-size = {2 * min_size}"
+        )
     magnitude = parse_fraction(args.min_magnitude, "--min-magnitude", high=10.0)
     return Options(alpha, window, min_size, magnitude, args.higher_is_better)
+
+
+def _whole(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"invalid {what} {text!r}: expected a whole number") from None
 
 
 def _number(text: str, what: str) -> float:
@@ -116,7 +138,6 @@ def _number(text: str, what: str) -> float:
 def series_from_csv(path_text: str, column: str | None) -> Series:
     """A CSV file with a header: the values of ``column`` (default ``value``, or the only
     numeric column), with the ``commit``/``git_commit`` and ``time`` columns when present."""
-    import csv
     from pathlib import Path
 
     path = Path(path_text)
@@ -125,10 +146,10 @@ def series_from_csv(path_text: str, column: str | None) -> Series:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ConfigError(f"{path}: cannot read: {reason}") from None
-    rows = [row for row in csv.reader(text.splitlines()) if any(c.strip() for c in row)]
+    rows = _rows(path, text)
     if not rows:
         raise ConfigError(f"{path}: empty file: expected a header line and values")
-    header, body = [c.strip() for c in rows[0]], rows[1:]
+    header, body = _header(path, rows[0]), rows[1:]
     name = _pick_column(path, header, body, column)
     values = _numbers(path, body, header.index(name))
     if len(values) < MIN_POINTS:
@@ -143,7 +164,35 @@ def series_from_csv(path_text: str, column: str | None) -> Series:
     )
 
 
-def _pick_column(path: Any, header: list[str], body: list[list[str]], column: str | None) -> str:
+def _rows(path: Any, text: str) -> list[Row]:
+    """The CSV rows that are not blank, each with the line it ends on."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                rows.append((reader.line_num, cells))
+    except csv.Error as exc:
+        raise ConfigError(f"{path}:{reader.line_num}: not valid CSV: {exc}") from None
+    return rows
+
+
+def _header(path: Any, row: Row) -> list[str]:
+    line, cells = row
+    header = [c.strip() for c in cells]
+    if all(_cell_number(c) is not None for c in header):
+        raise ConfigError(f"{path}:{line}: no header line: the first line must name the columns")
+    named = [name for name in header if name]
+    duplicate = next((name for name in named if named.count(name) > 1), None)
+    if duplicate is not None:
+        raise ConfigError(f"{path}:{line}: duplicate column {duplicate!r}")
+    return header
+
+
+def _pick_column(path: Any, header: list[str], body: list[Row], column: str | None) -> str:
     if column is not None:
         if column not in header:
             raise ConfigError(f"{path}: no column {column!r} (columns: {', '.join(header)})")
@@ -153,7 +202,7 @@ def _pick_column(path: Any, header: list[str], body: list[list[str]], column: st
     numeric = [
         name
         for i, name in enumerate(header)
-        if name not in LABEL_COLUMNS and body and all(_is_number(row, i) for row in body)
+        if name not in LABEL_COLUMNS and body and all(_is_number(row, i) for _, row in body)
     ]
     if len(numeric) != 1:
         raise ConfigError(
@@ -163,42 +212,51 @@ def _pick_column(path: Any, header: list[str], body: list[list[str]], column: st
     return numeric[0]
 
 
+def _cell_number(cell: str) -> float | None:
+    """The number in a cell (inf and nan included), or None: only plain decimal or exponent
+    notation counts, not Python's 1_000 nor non-ASCII digits."""
+    text = cell.strip()
+    if NUMBER.fullmatch(text) or NON_FINITE.fullmatch(text):
+        return float(text)
+    return None
+
+
 def _is_number(row: list[str], i: int) -> bool:
-    try:
-        return i < len(row) and math.isfinite(float(row[i]))
-    except ValueError:
-        return False
+    value = _cell_number(row[i]) if i < len(row) else None
+    return value is not None and math.isfinite(value)
 
 
-def _numbers(path: Any, body: list[list[str]], i: int) -> list[float]:
+def _numbers(path: Any, body: list[Row], i: int) -> list[float]:
     values = []
-    for line, row in enumerate(body, 2):
+    for line, row in body:
         cell = row[i].strip() if i < len(row) else ""
-        try:
-            value = float(cell)
-        except ValueError:
-            raise ConfigError(f"{path}:{line}: expected a number, got {cell!r}") from None
+        value = _cell_number(cell)
+        if value is None:
+            raise ConfigError(f"{path}:{line}: expected a number, got {cell!r}")
         if not math.isfinite(value):
             raise ConfigError(f"{path}:{line}: expected a finite number, got {cell!r}")
         values.append(value)
     return values
 
 
-def _labels(body: list[list[str]], i: int) -> list[str]:
-    return [row[i].strip() if i < len(row) else "" for row in body]
+def _labels(body: list[Row], i: int) -> list[str]:
+    return [row[i].strip() if i < len(row) else "" for _, row in body]
 
 
 def analyse(series: Series, options: Options, *, as_json: bool) -> int:
     """The shared path: detect, print, and exit 1 when the newest segment is worse."""
     from perfeng.analysis.changepoint import detect, newest_is_regression
 
-    points = detect(
-        series.values,
-        alpha=options.alpha,
-        window=options.window,
-        min_magnitude=options.min_magnitude,
-        min_size=options.min_size,
-    )
+    try:
+        points = detect(
+            series.values,
+            alpha=options.alpha,
+            window=options.window,
+            min_magnitude=options.min_magnitude,
+            min_size=options.min_size,
+        )
+    except ValueError as exc:  # options are checked above, so this is about the values
+        raise ConfigError(f"{series.source}: {exc}") from None
     worse = newest_is_regression(series.values, points, higher_is_better=options.higher_is_better)
     if as_json:
         print(json.dumps(to_json(series, options, points, worse), indent=1))

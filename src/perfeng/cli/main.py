@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from perfeng import __version__
 from perfeng.errors import ExitCode, PerfengError, exit_code_help
@@ -374,15 +376,24 @@ def _add_detect(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(handler="perfeng.cli.detect:run")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error (sub-commands inherit the class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(int(ExitCode.USAGE), f"perfeng: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="perfeng",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"perfeng {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub: argparse._SubParsersAction[argparse.ArgumentParser]
+    # the sub-parsers are _Parser too (add_subparsers takes the parent's class)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")  # type: ignore[assignment]
     _add_load(sub)
     _add_history(sub)
     _add_merge(sub)
@@ -422,3 +433,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.OK)
+    except Exception as exc:  # a bug: one line and its own exit code, not 1 ("regression")
+        if os.environ.get("PERFENG_DEBUG"):
+            raise
+        print(
+            f"perfeng: internal error: {type(exc).__name__}: {exc} (a bug in perfeng; "
+            "PERFENG_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return int(ExitCode.INTERNAL)
