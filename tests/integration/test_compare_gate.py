@@ -77,7 +77,7 @@ def _write(path: Path, text: str) -> Path:
     [
         (None, "no such file"),
         ('{"format": "perfeng-run", "summ', "not valid JSON"),
-        ('{"hello": 1}', "not a perfeng run result"),
+        ('{"hello": 1}', "not a perfeng load-test or benchmark result"),
         ('{"format": "perfeng-capacity", "format_version": 1}', "a capacity result"),
         ('{"format": "perfeng-run", "format_version": 99, "summary": {}}', "newer"),
     ],
@@ -151,6 +151,7 @@ def test_gate_against_a_baseline_file_passes_and_fails(
         ('[budgets]\nload = ["p99<1"]\n', "column"),
         ('[budgets]\nload = ["p98:+5%"]\n', "unknown figure"),
         ('[budgets]\nbench = ["median<1s"]\n', "no [budgets] load list"),
+        ('[budgets]\nload = ["p99<1s"]\nbaseline = "main"\n', "must be a table"),
     ],
 )
 def test_gate_bad_budgets_get_one_line_and_exit_2(
@@ -206,3 +207,16 @@ def test_the_gated_commit_is_not_its_own_baseline(runs: dict[str, Path], tmp_pat
     (verdict,) = json.loads(done.stdout)["verdicts"]
     base_p50 = json.loads(runs["base"].read_text())["summary"]["latency_ms"]["p50"]
     assert verdict["baseline"] == pytest.approx(base_p50)
+
+
+def test_gate_refuses_a_non_utf8_budgets_file_and_a_capacity_result(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    budgets = tmp_path / "perfeng.toml"
+    budgets.write_bytes(b'[budgets]\nload = ["p99<1s\xff"]\n')
+    done = perfeng("gate", str(runs["base"]), "--budgets", str(budgets))
+    assert done.returncode == 2 and "not UTF-8 text" in done.stderr
+    capacity = _write(tmp_path / "cap.json", '{"format": "perfeng-capacity", "format_version": 1}')
+    budgets.write_text(BUDGETS)
+    done = perfeng("gate", str(capacity), "--budgets", str(budgets))
+    assert done.returncode == 2 and "gate takes load-test or benchmark results" in done.stderr

@@ -13,9 +13,10 @@ _KIND_OF_FORMAT = {"perfeng-run": "run", "perfeng-bench": "bench"}
 _DESCRIBED = {"run": "a load-test result", "bench": "a benchmark result"}
 
 
-def load_comparable(path: str) -> tuple[str, dict[str, Any]]:
+def load_comparable(path: str, command: str = "compare") -> tuple[str, dict[str, Any]]:
     """The document's kind (``run`` or ``bench``) and the checked document."""
     from perfeng.model import result
+    from perfeng.model.result import DocumentError
 
     document = result.read_json(path)
     kind = _KIND_OF_FORMAT.get(str(document.get("format"))) if isinstance(document, dict) else None
@@ -27,10 +28,10 @@ def load_comparable(path: str) -> tuple[str, dict[str, Any]]:
         result.check_document(document, path)
     elif isinstance(document, dict) and document.get("format") == "perfeng-capacity":
         raise ConfigError(
-            f"{path}: a capacity result; compare takes load-test or benchmark results"
+            f"{path}: a capacity result; {command} takes load-test or benchmark results"
         )
     else:
-        result.check_document(document, path)  # raises the usual "not a perfeng result"
+        raise DocumentError(f"{path}: not a perfeng load-test or benchmark result")
     return str(kind), document
 
 

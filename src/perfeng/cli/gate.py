@@ -47,6 +47,8 @@ def read_config(path: str) -> Config:
         raise ConfigError(f"{path}: no such file (give the budgets with --budgets FILE)") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: cannot read: not UTF-8 text") from None
     section = data.get("budgets")
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: no [budgets] table")
@@ -54,6 +56,8 @@ def read_config(path: str) -> Config:
         if key not in _SECTION_KEYS:
             raise _unknown(key, _SECTION_KEYS, f"{path} [budgets]")
     baseline = section.get("baseline", {})
+    if not isinstance(baseline, dict):
+        raise ConfigError(f"{path} [budgets] baseline must be a table: [budgets.baseline]")
     for key in baseline:
         if key not in _BASELINE_KEYS:
             raise _unknown(key, _BASELINE_KEYS, f"{path} [budgets.baseline]")
@@ -130,7 +134,7 @@ def _file_baseline(path: str, kind: str) -> Metrics:
     from perfeng.model.result import DocumentError
 
     try:
-        baseline_kind, document = load_comparable(path)
+        baseline_kind, document = load_comparable(path, "gate")
     except DocumentError as exc:
         raise ConfigError(str(exc)) from None
     if baseline_kind != kind:
@@ -145,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = read_config(args.budgets)
     try:
-        kind_text, document = load_comparable(args.result)
+        kind_text, document = load_comparable(args.result, "gate")
     except DocumentError as exc:
         raise ConfigError(str(exc)) from None
     kind: Kind = "bench" if kind_text == "bench" else "run"
