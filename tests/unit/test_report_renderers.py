@@ -53,3 +53,13 @@ def test_junit_is_valid_xml_with_one_case_per_threshold() -> None:
     cases = root.findall("./testsuite/testcase")
     assert [c.attrib["name"] for c in cases] == ["p99<1s", "p50<1ms", "errors==0"]
     assert [c.find("failure") is not None for c in cases] == [False, True, False]
+
+
+def test_junit_replaces_characters_xml_cannot_carry() -> None:
+    from xml.etree import ElementTree
+
+    from perfeng.report.junit import Case, render_cases
+
+    text = render_cases("s", [Case("GET /\x00\x1b", False, "m\x01", "", "ok")], 0.0)
+    case = ElementTree.fromstring(text.split("\n", 1)[1]).find("testsuite/testcase")
+    assert case is not None and case.get("name") == "GET /\ufffd\ufffd"

@@ -232,9 +232,12 @@ def _emit(args: argparse.Namespace, document: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from perfeng.cli.history import check_save_flags
+    from perfeng.cli.output import check_writable
 
     _check_args(args)
     check_save_flags(args)
+    if args.out:
+        check_writable(args.out)
     preset = _choose_preset(args)
     clock = MonotonicClock()
     load_start = _load_1min()
@@ -254,7 +257,9 @@ def run(args: argparse.Namespace) -> int:
         interrupted=interrupted,
     )
     _emit(args, document)
-    if args.save:
+    if args.save and interrupted:
+        print("perfeng: not saved to the history: it was stopped", file=sys.stderr)
+    elif args.save:
         from perfeng.cli.history import save_run
 
         sys.stdout.flush()  # the result is written and shown before a store can fail

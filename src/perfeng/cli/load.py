@@ -97,8 +97,11 @@ def describe_plan(scenario: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from perfeng.cli.history import check_save_flags
+    from perfeng.cli.output import check_writable
 
     check_save_flags(args)
+    if args.out:
+        check_writable(args.out)
     scenario = build_scenario(args)
     if args.dry_run:
         from perfeng.gates import parse_thresholds
@@ -250,7 +253,7 @@ def finish(args: argparse.Namespace, document: dict[str, Any], stop_reason: str 
     from perfeng.cli.output import write_json
 
     if args.out:
-        write_json(args.out, document)
+        write_json(args.out, document)  # checked before the run; a failure now is rare
     if args.json:
         json.dump(document["summary"], sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -260,12 +263,22 @@ def finish(args: argparse.Namespace, document: dict[str, Any], stop_reason: str 
         print_summary(document, sys.stdout, out_path=args.out)
     code = exit_code_for(document, stop_reason)
     if getattr(args, "save", False):
-        from perfeng.cli.history import save_run
-
-        # After the result is written and shown: a store that fails loses nothing measured.
-        sys.stdout.flush()
-        save_run(document, args.store, args.tag)
+        _save(document, args, code)
     return int(code)
+
+
+def _save(document: dict[str, Any], args: argparse.Namespace, code: ExitCode) -> None:
+    """After the result is written and shown, so a store that fails loses nothing measured.
+    A stopped run or an unreachable target is not a measurement of the service: keeping it
+    would skew baselines and change points, so it stays in its file only."""
+    from perfeng.cli.history import save_run
+
+    sys.stdout.flush()
+    if code not in (ExitCode.OK, ExitCode.THRESHOLD_FAILED):
+        why = "the target was unreachable" if code == ExitCode.UNREACHABLE else "it was stopped"
+        print(f"perfeng: not saved to the history: {why}", file=sys.stderr)
+        return
+    save_run(document, args.store, args.tag)
 
 
 def exit_code_for(document: dict[str, Any], stop_reason: str | None) -> ExitCode:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree
@@ -41,6 +42,15 @@ class Case:
     output: str
 
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    """XML 1.0 cannot carry control characters even escaped: a request name with a NUL
+    would make the whole file unreadable, so such characters become U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def render_cases(suite_name: str, cases: list[Case], seconds: float) -> str:
     failures = sum(case.passed is False for case in cases)
     skipped = sum(case.passed is None for case in cases)
@@ -60,6 +70,9 @@ def render_cases(suite_name: str, cases: list[Case], seconds: float) -> str:
         time=time,
     )
     for case in cases:
+        case = Case(
+            _xml(case.name), case.passed, _xml(case.message), _xml(case.detail), _xml(case.output)
+        )
         element = ElementTree.SubElement(suite, "testcase", classname=suite_name, name=case.name)
         if case.passed is False:
             failure = ElementTree.SubElement(
