@@ -158,6 +158,50 @@ def test_history_on_postgresql(tmp_path: Path, files: list[Path], postgres_url: 
     assert shown == json.loads(files[1].read_text())
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/history.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def test_long_values_and_nul_are_taken_alike(tmp_path: Path, any_url: str) -> None:
+    meta = {"git_commit": "f" * 100, "git_branch": "topic/" + "x" * 300}
+    names = ("GET /a\x00b", "GET /c")
+    documents = [run_document(seed=1, names=names, metadata=meta), capacity_document(2.0)]
+    paths = []
+    for i, document in enumerate(documents):
+        paths.append(tmp_path / f"r{i}.json")
+        paths[-1].write_text(json.dumps(document))
+    env = {"PERFENG_STORE": any_url}
+    added = ok(perfeng("history", "add", *map(str, paths), cwd=tmp_path, env=env))
+    assert len(added.splitlines()) == 2
+    listed = json.loads(ok(perfeng("history", "list", "--json", cwd=tmp_path, env=env)))
+    assert (listed[1]["git_commit"], listed[1]["branch"]) == (
+        meta["git_commit"],
+        meta["git_branch"],
+    )
+    exported = ok(perfeng("history", "export", "--stat", "p99", cwd=tmp_path, env=env))
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert {r["name"] for r in rows} == {"total", "GET /a\ufffdb", "GET /c"}
+
+
+def test_control_characters_do_not_break_the_table(tmp_path: Path) -> None:
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(run_document(seed=3, names=("a\nb", "\x1b[2Jc"))))
+    ok(perfeng("history", "add", str(path), "--tag", "note=two\nlines", cwd=tmp_path))
+    table = ok(perfeng("history", "list", cwd=tmp_path)).splitlines()
+    assert len(table) == 2
+    assert "a\\nb, \\x1b[2Jc" in table[1] and "note=two\\nlines" in table[1]
+    summary = ok(perfeng("history", "show", "1", cwd=tmp_path))
+    assert "\x1b" not in summary
+    lines = summary.splitlines()
+    assert len(lines) == 3 + 1 + 3 + 1  # provenance, tags, three names, the units note
+    assert lines[3] == "  tags note=two\\nlines"
+    assert lines[5].startswith("  a\\nb: p50 ") and lines[6].startswith("  \\x1b[2Jc: p50 ")
+
+
 def _load(fast: FastServer, *extra: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return perfeng(
         *("load", fast.url + "/", "--rate", "20", "--duration", "0.5s", "--quiet"),

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from perfeng.clock import utc_iso
 from perfeng.errors import ConfigError, StoreError, UsageError
 from perfeng.store import Store, open_store
-from perfeng.store.metrics import flatten
+from perfeng.store.database import MAX_INT64
+from perfeng.store.metrics import KNOWN_STATS, flatten
 from perfeng.store.provenance import git_branch, git_commit
 from perfeng.testing import FakeClock
 from tests.store_samples import bench_document, capacity_document, run_document
@@ -173,6 +176,128 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
         store.add(capacity_document(1.0))
         with sqlite3.connect(path) as conn:
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_add_many_is_one_transaction(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import perfeng.store.database as database
+
+    documents = [run_document(seed=1), bench_document(seed=2), capacity_document(3.0)]
+    ids = store.add_many(documents, {"batch": "1"})
+    assert [store.get(i) for i in ids] == documents
+    assert store.add(capacity_document(4.0)) == ids[-1] + 1  # add still works, one at a time
+
+    real_insert = database._insert
+    calls = []
+
+    def second_fails(*args: Any) -> int:
+        calls.append(1)
+        if len(calls) == 2:
+            from sqlalchemy.exc import OperationalError
+
+            raise OperationalError("INSERT", {}, Exception("disk full (simulated)"))
+        return real_insert(*args)
+
+    monkeypatch.setattr(database, "_insert", second_fails)
+    with pytest.raises(StoreError, match="disk full"):
+        store.add_many([capacity_document(5.0), capacity_document(6.0)])
+    monkeypatch.setattr(database, "_insert", real_insert)
+    assert len(calls) == 2
+    assert len(store.list()) == len(ids) + 1  # the first of the failed pair is not kept
+
+
+def test_add_many_checks_every_document_first(store: Store) -> None:
+    broken = capacity_document(2.0)
+    broken["capacity"]["max_sustainable_rps"] = math.nan
+    with pytest.raises(ConfigError, match="document 2: contains NaN at capacity"):
+        store.add_many([capacity_document(1.0), broken])
+    assert store.list() == []
+
+
+def test_long_values_and_nul_are_stored_alike_on_both_databases(store: Store) -> None:
+    commit, branch, host = "c" * 200, "b" * 1000, "h" * 400
+    meta = {"git_commit": commit, "git_branch": branch, "host": host, "perfeng_version": "v" * 99}
+    document = run_document(seed=7, names=("a\x00b", "\ud800"), metadata=meta)
+    result_id = store.add(document, {"k\x00" * 100: "v\x00" * 5000})
+    assert store.get(result_id) == document  # the document comes back exactly
+    (entry,) = store.list()
+    assert (entry.git_commit, entry.branch, entry.host) == (commit, branch, host)
+    assert entry.names == ("a\x00b", "\ud800")  # a JSON list, escaped: exact too
+    assert entry.tags == {"k\ufffd" * 100: "v\ufffd" * 5000}
+    p99 = document["summary"]["by_name"]["a\x00b"]["latency_ms"]["p99"]
+    # The metric name is stored with U+FFFD; looking it up either way finds it.
+    assert [p.value for p in store.series("a\ufffdb", "p99")] == [p99]
+    assert [p.value for p in store.series("a\x00b", "p99")] == [p99]
+    names = {r.name for r in store.metric_rows(stat="p99")}
+    assert names == {"total", "a\ufffdb", "\ufffd"}
+    assert [r.id for r in store.list(branch=branch)] == [result_id]
+
+
+def test_ids_and_limits_out_of_range_are_usage_errors(store: Store) -> None:
+    result_id = store.add(capacity_document(1.0))
+    for bad in (0, -1, MAX_INT64 + 1, 10**20):
+        with pytest.raises(UsageError, match="invalid result id"):
+            store.get(bad)
+        with pytest.raises(UsageError, match="invalid result id"):
+            store.entry(bad)
+        with pytest.raises(UsageError, match="limit must be from 1"):
+            store.list(limit=bad)
+    with pytest.raises(UsageError, match=f"no result with id {MAX_INT64}"):
+        store.get(MAX_INT64)
+    with pytest.raises(UsageError, match=f"no result with id {2**31}"):
+        store.entry(2**31)
+    assert [r.id for r in store.list(limit=MAX_INT64)] == [result_id]
+
+
+@pytest.mark.parametrize(
+    ("stored", "reason"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"format": "perfeng-run", "x": NaN}', "not valid JSON"),
+        ("", "not valid JSON"),
+    ],
+)
+def test_a_damaged_document_is_a_store_error(
+    store: Store, store_url: str, stored: str, reason: str
+) -> None:
+    from sqlalchemy import create_engine, update
+
+    from perfeng.store.schema import results
+
+    result_id = store.add(capacity_document(1.0))
+    engine = create_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(update(results).values(document=stored))
+    engine.dispose()
+    with pytest.raises(StoreError, match=f"damaged history database .*{reason}") as caught:
+        store.get(result_id)
+    assert "\n" not in str(caught.value)
+
+
+def test_damaged_names_are_a_store_error(store: Store, store_url: str) -> None:
+    from sqlalchemy import create_engine, update
+
+    from perfeng.store.schema import results
+
+    result_id = store.add(capacity_document(1.0))
+    engine = create_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(update(results).values(names="[broken"))
+    engine.dispose()
+    for read in (store.list, lambda: store.entry(result_id)):
+        with pytest.raises(StoreError, match="damaged history database"):
+            read()
+
+
+def test_unknown_stats_are_refused_and_nan_is_not_stored(store: Store) -> None:
+    with pytest.raises(UsageError, match="unknown stat 'nope'") as caught:
+        store.metric_rows(stat="nope")
+    assert ", ".join(KNOWN_STATS) in str(caught.value)
+    document = run_document(seed=1)
+    document["summary"]["latency_ms"]["mean"] = math.inf
+    with pytest.raises(ConfigError, match=r"contains Infinity at summary\.latency_ms\.mean"):
+        store.add(document)
+    assert store.list() == []
 
 
 def _latest() -> int:

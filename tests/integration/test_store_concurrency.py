@@ -112,3 +112,50 @@ def test_concurrent_cli_writers_lose_nothing(tmp_path: Path) -> None:
     for entry in stored:
         counts[entry.tags["writer"]] += 1
     assert counts == {str(w): per_writer for w in range(WRITERS)}
+
+
+def _has_open(pid: int, path: Path) -> bool:
+    folder = Path(f"/proc/{pid}/fd")
+    try:
+        return any(os.readlink(fd) == str(path) for fd in folder.iterdir())
+    except OSError:  # a descriptor closed between listing and reading it
+        return False
+
+
+def test_ctrl_c_stops_the_wait_for_a_locked_store(tmp_path: Path) -> None:
+    import signal
+    import sqlite3
+
+    path = tmp_path / "history.db"
+    open_store(f"sqlite:///{path}").close()
+    result = tmp_path / "run.json"
+    result.write_text(json.dumps(run_document(seed=1)))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    env = {**os.environ, "PERFENG_STORE_TIMEOUT": "60"}
+    command = [sys.executable, "-m", "perfeng", "history", "add", str(result), "--store", str(path)]
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _has_open(proc.pid, path) and proc.poll() is None:
+            assert time.monotonic() < deadline, "perfeng never opened the database"
+            time.sleep(0.02)
+        time.sleep(0.5)  # from opening the file to waiting for the lock: a few milliseconds
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        out, err = proc.communicate(timeout=10)
+        stopped_after = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert proc.returncode == 130, err
+    assert err.strip() == "perfeng: interrupted" and out == ""
+    assert stopped_after < 1.0
+    with open_store(f"sqlite:///{path}") as store:
+        assert store.list() == []

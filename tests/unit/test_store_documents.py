@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import sys
 from typing import Any
 
 import pytest
 
 from perfeng.errors import ConfigError
-from perfeng.store.documents import KINDS, kind_of, names_of
+from perfeng.store.documents import KINDS, check_storable, kind_of, names_of, non_finite
 from tests.store_samples import bench_document, capacity_document, run_document
 
 
@@ -25,6 +27,11 @@ def test_each_format_has_its_kind() -> None:
         ({"format": "perfeng-run"}, "format_version"),
         ({"format": "perfeng-run", "format_version": "1"}, "format_version"),
         ({"format": "perfeng-run", "format_version": True}, "format_version"),
+        ({"format": "perfeng-run", "format_version": 0}, "format_version"),
+        ({"format": "perfeng-run", "format_version": -(10**30)}, "format_version"),
+        ({"format": {"a": 1}, "format_version": 1}, "not a perfeng result"),
+        ({"format": ["perfeng-run"], "format_version": 1}, "not a perfeng result"),
+        ({"format": 7, "format_version": 1}, "not a perfeng result"),
         ({"format": "perfeng-run", "format_version": 1}, "'summary' section"),
         ({"format": "perfeng-bench", "format_version": 1, "benchmarks": {}}, "'benchmarks'"),
         ({"format": "perfeng-capacity", "format_version": 1}, "'capacity' section"),
@@ -55,3 +62,32 @@ def test_names_are_the_request_or_benchmark_names() -> None:
     bench = bench_document(seed=1, names=("a", "b"), failing=("c",))
     assert names_of(bench) == ("a", "b", "c")
     assert names_of(capacity_document(1.0)) == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(math.nan, "NaN"), (math.inf, "Infinity"), (-math.inf, "-Infinity")],
+)
+def test_nan_and_infinities_are_refused_with_their_place(value: float, text: str) -> None:
+    document = run_document(seed=4, names=("GET /",))
+    document["summary"]["by_name"]["GET /"]["latency_ms"]["p99"] = value
+    assert non_finite(document) == (text, "summary.by_name.GET /.latency_ms.p99")
+    with pytest.raises(ConfigError, match=f"contains {text} at summary.by_name") as caught:
+        check_storable(document, "r.json")
+    assert str(caught.value).startswith("r.json: ")
+
+
+def test_non_finite_looks_into_lists_and_passes_finite_documents() -> None:
+    bench = bench_document(seed=5)
+    assert non_finite(bench) is None
+    assert check_storable(bench) == "bench"
+    bench["benchmarks"][1]["values"][3] = math.nan
+    assert non_finite(bench) == ("NaN", "benchmarks[1].values[3]")
+
+
+def test_a_deeply_nested_document_does_not_hit_the_recursion_limit() -> None:
+    nested: Any = 1.0
+    for _ in range(sys.getrecursionlimit() * 2):
+        nested = [nested]
+    document = capacity_document(2.0) | {"extra": nested}
+    assert non_finite(document) is None

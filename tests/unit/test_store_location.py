@@ -11,6 +11,7 @@ from perfeng.store.location import (
     ENV_TIMEOUT,
     ENV_URL,
     MAX_CONNECT_TIMEOUT_S,
+    MAX_TIMEOUT_S,
     connect_timeout_s,
     is_sqlite,
     mask_url,
@@ -47,10 +48,16 @@ def test_the_environment_variable_is_used_and_the_flag_wins(
         (PG, PG),
         ("postgresql://u@h/d", "postgresql+psycopg://u@h/d"),
         ("postgres://u@h/d", "postgresql+psycopg://u@h/d"),
+        # Schemes are case-insensitive; SQLAlchemy only knows the lower-case names.
+        ("SQLITE:///x.db", "sqlite:///x.db"),
+        ("Sqlite+PySqlite:///X.db", "sqlite+pysqlite:///X.db"),
+        ("PostgreSQL+Psycopg://u@h/d", "postgresql+psycopg://u@h/d"),
+        ("POSTGRES://u@h/d", "postgresql+psycopg://u@h/d"),
     ],
 )
 def test_url_forms(given: str, resolved: str) -> None:
     assert resolve_url(given) == resolved
+    assert is_sqlite(resolved) == ("postgres" not in given.lower())
 
 
 @pytest.mark.parametrize(
@@ -77,9 +84,13 @@ def test_the_timeout_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert timeout_s() == 0.25
     monkeypatch.setenv(ENV_TIMEOUT, "3s")
     assert timeout_s() == 3.0
+    monkeypatch.setenv(ENV_TIMEOUT, "0")
+    assert timeout_s() == 0.0
+    monkeypatch.setenv(ENV_TIMEOUT, str(MAX_TIMEOUT_S))
+    assert timeout_s() == MAX_TIMEOUT_S
 
 
-@pytest.mark.parametrize("text", ["soon", "-1", "nan", "inf"])
+@pytest.mark.parametrize("text", ["soon", "-1", "nan", "inf", "1e12", "3600.5", "-0.001"])
 def test_a_bad_timeout_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
     monkeypatch.setenv(ENV_TIMEOUT, text)
     with pytest.raises(UsageError, match=ENV_TIMEOUT):

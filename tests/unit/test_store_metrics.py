@@ -7,6 +7,7 @@ import math
 
 from perfeng.store.metrics import (
     BENCH_STATS,
+    KNOWN_STATS,
     RUN_LATENCY_STATS,
     RUN_TOTAL,
     flatten,
@@ -91,3 +92,16 @@ def test_flatten_does_not_change_the_document() -> None:
         before = copy.deepcopy(document)
         flatten(document)
         assert document == before
+
+
+def test_known_stats_are_exactly_the_stats_flatten_produces() -> None:
+    documents = [run_document(seed=2), bench_document(seed=3), capacity_document(9.0)]
+    produced = {stat for document in documents for _, stat, _ in flatten(document)}
+    assert set(KNOWN_STATS) == produced
+    assert len(KNOWN_STATS) == len(produced)  # no stat twice
+
+
+def test_an_integer_beyond_the_largest_float_is_left_out() -> None:
+    document = capacity_document(None)
+    document["capacity"]["max_sustainable_rps"] = 10**400
+    assert flatten(document) == []

@@ -50,8 +50,9 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def read_document(path: str) -> dict[str, Any]:
-    """A perfeng document (run, bench or capacity) from a file; ``ConfigError`` otherwise."""
-    from perfeng.store.documents import kind_of
+    """A perfeng document (run, bench or capacity) from a file; ``ConfigError`` otherwise
+    (also for NaN or an infinity in it, which the store refuses)."""
+    from perfeng.store.documents import check_storable
 
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -63,22 +64,31 @@ def read_document(path: str) -> dict[str, Any]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    kind_of(document, path)
+    check_storable(document, path)
     return document  # type: ignore[no-any-return]
 
 
 def _add(args: argparse.Namespace) -> int:
     tags = parse_tags(args.tag)
-    # Every file is checked before any is stored: a bad one among several adds nothing.
-    loaded = [(path, read_document(path)) for path in args.files]
+    # Every file is checked before any is stored, and all are stored in one transaction: a
+    # bad file, or a database failure halfway, adds nothing.
+    loaded = [read_document(path) for path in args.files]
     with _open(args) as store:
-        for path, document in loaded:
-            result_id = store.add(document, tags)
+        ids = store.add_many(loaded, tags)
+        for path, result_id in zip(args.files, ids, strict=True):
             print(f"added {path} as #{result_id} to {store.url}")
     return int(ExitCode.OK)
 
 
+def _in_range(what: str, value: int) -> None:
+    from perfeng.store.database import MAX_INT64
+
+    if not 1 <= value <= MAX_INT64:
+        raise UsageError(f"{what} must be a whole number from 1 to {MAX_INT64}, not {value}")
+
+
 def _list(args: argparse.Namespace) -> int:
+    _in_range("--limit", args.limit)
     with _open(args) as store:
         entries = store.list(limit=args.limit, kind=args.kind, branch=args.branch)
     if args.json:
@@ -105,26 +115,37 @@ def _entry_dict(entry: Any) -> dict[str, Any]:
     return data
 
 
+def _cell(text: str | None) -> str:
+    """A table cell: "-" for nothing, control characters escaped so it stays on its line."""
+    from perfeng.store.text import printable
+
+    return printable(text) if text else "-"
+
+
 def _short(text: str | None, width: int) -> str:
-    if not text:
-        return "-"
+    text = _cell(text)
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _tags_text(tags: dict[str, str]) -> str:
+    return " ".join(f"{_cell(k)}={_cell(v) if v else ''}" for k, v in tags.items())
 
 
 def _entry_row(entry: Any) -> tuple[str, ...]:
     return (
         str(entry.id),
-        entry.kind,
+        _short(entry.kind, 10),
         entry.created_utc[:19].replace("T", " "),
-        (entry.git_commit or "-")[:10],
+        _cell(entry.git_commit)[:10],
         _short(entry.branch, 24),
         _short(entry.host, 24),
         _short(", ".join(entry.names), 40),
-        " ".join(f"{k}={v}" for k, v in entry.tags.items()) or "-",
+        _tags_text(entry.tags) or "-",
     )
 
 
 def _show(args: argparse.Namespace) -> int:
+    _in_range("the result id", args.id)
     with _open(args) as store:
         document = store.get(args.id)
         entry = store.entry(args.id)
@@ -137,19 +158,21 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def describe(entry: Any, document: dict[str, Any]) -> str:
-    """A short human summary of a stored result: where it comes from and its metrics."""
+    """A short human summary of a stored result: where it comes from and its metrics.
+
+    Control characters in names and labels are escaped, so each stays on its line."""
     from perfeng.store.metrics import flatten
 
     lines = [
-        f"#{entry.id} {entry.kind}, added {entry.created_utc}",
-        f"  commit {entry.git_commit or '-'}  branch {entry.branch or '-'}",
-        f"  host {entry.host or '-'}  user {entry.user or '-'}",
+        f"#{entry.id} {_cell(entry.kind)}, added {entry.created_utc}",
+        f"  commit {_cell(entry.git_commit)}  branch {_cell(entry.branch)}",
+        f"  host {_cell(entry.host)}  user {_cell(entry.user)}",
     ]
     if entry.tags:
-        lines.append("  tags " + " ".join(f"{k}={v}" for k, v in entry.tags.items()))
+        lines.append("  tags " + _tags_text(entry.tags))
     by_name: dict[str, list[str]] = {}
     for name, stat, value in flatten(document):
-        by_name.setdefault(name, []).append(f"{stat} {value:.6g}")
+        by_name.setdefault(_cell(name), []).append(f"{stat} {value:.6g}")
     for name, stats in by_name.items():
         lines.append(f"  {name}: " + ", ".join(stats))
     if entry.kind == "run":
@@ -158,6 +181,9 @@ def describe(entry: Any, document: dict[str, Any]) -> str:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from perfeng.store.database import check_stat
+
+    check_stat(args.stat)  # before the database is opened (or created)
     with _open(args) as store:
         rows = store.metric_rows(name=args.name, stat=args.stat, kind=args.kind)
     buffer = io.StringIO()

@@ -6,22 +6,27 @@ from __future__ import annotations
 
 import builtins
 import json
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from perfeng.clock import Clock, MonotonicClock
-from perfeng.errors import ConfigError, UsageError
+from perfeng.errors import ConfigError, StoreError, UsageError
 from perfeng.store import documents
 from perfeng.store.location import mask_url, resolve_url, timeout_s
-from perfeng.store.metrics import Row, flatten
+from perfeng.store.metrics import KNOWN_STATS, Row, flatten
 from perfeng.store.provenance import provenance
 from perfeng.store.records import MetricRow, Point, StoredResult
+from perfeng.store.text import storable
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from sqlalchemy import Connection, Engine, Select
+
+# Ids and limits are 64-bit signed integers in both databases.
+MAX_INT64 = 2**63 - 1
 
 
 def open_store(url: str | None = None, *, clock: Clock | None = None) -> Store:
@@ -31,17 +36,11 @@ def open_store(url: str | None = None, *, clock: Clock | None = None) -> Store:
     of an unsupported kind."""
     resolved = resolve_url(url)  # a bad URL or timeout fails before SQLAlchemy loads
     timeout = timeout_s()
-    from perfeng.store.connection import create, translated
-    from perfeng.store.schema import migrate
+    from perfeng.store.connection import open_engine, translated
 
     with translated(resolved, timeout):
-        engine = create(resolved, timeout)
-        try:
-            migrate(engine)
-        except BaseException:
-            engine.dispose()
-            raise
-    return Store(engine, resolved, timeout, clock or MonotonicClock())
+        engine, read_only = open_engine(resolved, timeout)
+    return Store(engine, resolved, timeout, clock or MonotonicClock(), read_only=read_only)
 
 
 def _iso(moment: datetime) -> str:
@@ -51,10 +50,16 @@ def _iso(moment: datetime) -> str:
 
 
 class Store:
-    """An open history store. Use it as a context manager, or call ``close``."""
+    """An open history store. Use it as a context manager, or call ``close``.
 
-    def __init__(self, engine: Engine, url: str, timeout: float, clock: Clock) -> None:
+    ``read_only`` is true for a SQLite file that can be read but not written here (a
+    read-only folder or file system): reading works, adding is a ``StoreError``."""
+
+    def __init__(
+        self, engine: Engine, url: str, timeout: float, clock: Clock, *, read_only: bool = False
+    ) -> None:
         self.url = mask_url(url)
+        self.read_only = read_only
         self._engine = engine
         self._timeout = timeout
         self._clock = clock
@@ -73,42 +78,68 @@ class Store:
     def close(self) -> None:
         self._engine.dispose()
 
-    def _translated(self) -> AbstractContextManager[None]:
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Database failures as ``StoreError``; stored values that cannot be what this code
+        wrote (text where a number belongs, a broken JSON list) as a damaged database."""
         from perfeng.store.connection import translated
 
-        return translated(self.url, self._timeout)
+        with translated(self.url, self._timeout):
+            try:
+                yield
+            except (ValueError, TypeError, OverflowError) as exc:
+                raise self._damaged(f"a stored value cannot be read ({exc})") from None
+
+    def _damaged(self, what: str) -> StoreError:
+        return StoreError(f"damaged history database {self.url}: {what}")
 
     # ---- writing ---------------------------------------------------------------------------
 
     def add(self, document: dict[str, Any], tags: dict[str, str] | None = None) -> int:
         """Store a perfeng document (run, bench or capacity) and its metrics; its id.
 
-        ``ConfigError`` if it is not a perfeng document; ``StoreError`` if it cannot be
-        written."""
-        row = self._row(document)
-        extra = _checked_tags(tags or {})
-        rows = flatten(document)
-        with self._translated(), self._engine.connect() as conn:
-            conn.execution_options(perfeng_write=True)
-            with conn.begin():  # the document, its metrics and tags: all or nothing
-                return _insert(conn, row, rows, extra)
+        ``ConfigError`` if it is not a perfeng document or holds NaN or an infinity;
+        ``StoreError`` if it cannot be written."""
+        (result_id,) = self.add_many([document], tags)
+        return result_id
 
-    def _row(self, document: dict[str, Any]) -> dict[str, Any]:
-        kind = documents.kind_of(document)
+    def add_many(
+        self, documents: Sequence[dict[str, Any]], tags: dict[str, str] | None = None
+    ) -> builtins.list[int]:
+        """Store several documents in one transaction, all or none; their ids, in order.
+
+        Every document is checked before anything is written (errors as for ``add``)."""
+        from perfeng.store.connection import translated
+
+        extra = _checked_tags(tags or {})
+        prepared = [
+            (self._row(d, f"document {i + 1}"), flatten(d)) for i, d in enumerate(documents)
+        ]
+        if self.read_only:
+            raise StoreError(
+                f"history store {self.url}: the database is read-only here (its file or folder"
+                " cannot be written): it can be listed and shown, not added to"
+            )
+        with translated(self.url, self._timeout), self._engine.connect() as conn:
+            conn.execution_options(perfeng_write=True)
+            with conn.begin():  # documents, metrics and tags: all or nothing
+                return [_insert(conn, row, rows, extra) for row, rows in prepared]
+
+    def _row(self, document: dict[str, Any], where: str) -> dict[str, Any]:
+        kind = documents.check_storable(document, where)
         try:
-            text = json.dumps(document, separators=(",", ":"))
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"document: not JSON-serialisable: {exc}") from None
+            text = json.dumps(document, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise ConfigError(f"{where}: not JSON-serialisable: {exc}") from None
         origin = provenance(documents.metadata_of(document))
         return {
             "kind": kind,
             "format_version": document["format_version"],
             "created_utc": datetime.fromtimestamp(self._clock.wall_s(), tz=UTC),
-            "git_commit": origin["git_commit"],
-            "branch": origin["branch"],
-            "host": origin["host"],
-            "user_name": origin["user"],
-            "perfeng_version": origin["perfeng_version"],
+            **{key: _text(origin[key]) for key in ("git_commit", "branch", "host")},
+            "user_name": _text(origin["user"]),
+            "perfeng_version": _text(origin["perfeng_version"]),
+            # json.dumps escapes NUL and lone surrogates, so these two texts store as they are.
             "names": json.dumps(list(documents.names_of(document))),
             "document": text,
         }
@@ -123,16 +154,16 @@ class Store:
 
         from perfeng.store.schema import results
 
-        if limit < 1:
-            raise UsageError(f"limit must be at least 1, not {limit}")
+        if not 1 <= limit <= MAX_INT64:
+            raise UsageError(f"limit must be from 1 to {MAX_INT64}, not {limit}")
         query = select(*_listed_columns()).order_by(
             results.c.created_utc.desc(), results.c.id.desc()
         )
         query = _filtered(query, kind, branch).limit(limit)
-        with self._translated(), self._engine.connect() as conn:
+        with self._reading(), self._engine.connect() as conn:
             found = conn.execute(query).all()
             labels = _tags_of(conn, [r.id for r in found])
-        return [_stored(r, labels.get(r.id, {})) for r in found]
+            return [_stored(r, labels.get(r.id, {})) for r in found]
 
     def entry(self, result_id: int) -> StoredResult:
         """The row of one stored result; ``UsageError`` if there is no such id."""
@@ -140,13 +171,14 @@ class Store:
 
         from perfeng.store.schema import results
 
+        self._check_id(result_id)
         query = select(*_listed_columns()).where(results.c.id == result_id)
-        with self._translated(), self._engine.connect() as conn:
+        with self._reading(), self._engine.connect() as conn:
             found = conn.execute(query).first()
             if found is None:
                 raise self._unknown(result_id)
             labels = _tags_of(conn, [result_id])
-        return _stored(found, labels.get(result_id, {}))
+            return _stored(found, labels.get(result_id, {}))
 
     def get(self, result_id: int) -> dict[str, Any]:
         """The document exactly as it was added; ``UsageError`` if there is no such id."""
@@ -154,14 +186,34 @@ class Store:
 
         from perfeng.store.schema import results
 
-        with self._translated(), self._engine.connect() as conn:
+        self._check_id(result_id)
+        with self._reading(), self._engine.connect() as conn:
             text = conn.execute(
                 select(results.c.document).where(results.c.id == result_id)
             ).scalar()
         if text is None:
             raise self._unknown(result_id)
-        document: dict[str, Any] = json.loads(text)
+        return self._document(result_id, text)
+
+    def _document(self, result_id: int, text: Any) -> dict[str, Any]:
+        def refuse(constant: str) -> None:
+            raise ValueError(f"{constant} is not valid JSON")
+
+        try:
+            document = json.loads(text, parse_constant=refuse)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise self._damaged(
+                f"result #{result_id}'s document is not valid JSON ({exc})"
+            ) from None
+        if not isinstance(document, dict):
+            raise self._damaged(f"result #{result_id}'s document is not a JSON object")
         return document
+
+    def _check_id(self, result_id: int) -> None:
+        if not 1 <= result_id <= MAX_INT64:
+            raise UsageError(
+                f"invalid result id {result_id}: ids are whole numbers from 1 to {MAX_INT64}"
+            )
 
     def _unknown(self, result_id: int) -> UsageError:
         return UsageError(f"no result with id {result_id} in the history store {self.url}")
@@ -183,22 +235,27 @@ class Store:
                 results.c.branch,
             )
             .join(metrics, metrics.c.result_id == results.c.id)
-            .where(metrics.c.name == name, metrics.c.stat == stat)
+            .where(metrics.c.name == storable(name), metrics.c.stat == storable(stat))
             .order_by(results.c.created_utc, results.c.id)
         )
-        with self._translated(), self._engine.connect() as conn:
+        with self._reading(), self._engine.connect() as conn:
             found = conn.execute(_filtered(query, kind, branch)).all()
-        return [
-            Point(r.id, float(r.value), _iso(r.created_utc), r.git_commit, r.branch) for r in found
-        ]
+            return [
+                Point(r.id, float(r.value), _iso(r.created_utc), r.git_commit, r.branch)
+                for r in found
+            ]
 
     def metric_rows(
         self, *, name: str | None = None, stat: str | None = None, kind: str | None = None
     ) -> builtins.list[MetricRow]:
-        """Every flattened metric (optionally one name and/or stat), oldest result first."""
+        """Every flattened metric (optionally one name and/or stat), oldest result first.
+
+        ``UsageError`` for a stat that ``flatten`` never produces (``KNOWN_STATS``)."""
         from sqlalchemy import select
 
         from perfeng.store.schema import metrics, results
+
+        check_stat(stat)
 
         query = (
             select(
@@ -216,25 +273,35 @@ class Store:
             .order_by(results.c.created_utc, results.c.id, metrics.c.name, metrics.c.stat)
         )
         if name is not None:
-            query = query.where(metrics.c.name == name)
+            query = query.where(metrics.c.name == storable(name))
         if stat is not None:
             query = query.where(metrics.c.stat == stat)
-        with self._translated(), self._engine.connect() as conn:
+        with self._reading(), self._engine.connect() as conn:
             found = conn.execute(_filtered(query, kind, None)).all()
-        return [
-            MetricRow(
-                r.id,
-                _iso(r.created_utc),
-                r.git_commit,
-                r.branch,
-                r.host,
-                r.kind,
-                r.name,
-                r.stat,
-                float(r.value),
-            )
-            for r in found
-        ]
+            return [
+                MetricRow(
+                    r.id,
+                    _iso(r.created_utc),
+                    r.git_commit,
+                    r.branch,
+                    r.host,
+                    r.kind,
+                    r.name,
+                    r.stat,
+                    float(r.value),
+                )
+                for r in found
+            ]
+
+
+def check_stat(stat: str | None) -> None:
+    """``UsageError`` unless ``stat`` is None or one of ``KNOWN_STATS``."""
+    if stat is not None and stat not in KNOWN_STATS:
+        raise UsageError(f"unknown stat {stat!r}: the stored stats are {', '.join(KNOWN_STATS)}")
+
+
+def _text(value: str | None) -> str | None:
+    return None if value is None else storable(value)
 
 
 def _insert(conn: Connection, row: dict[str, Any], rows: list[Row], labels: dict[str, str]) -> int:
@@ -244,7 +311,10 @@ def _insert(conn: Connection, row: dict[str, Any], rows: list[Row], labels: dict
 
     result_id = int(conn.execute(insert(results).values(row).returning(results.c.id)).scalar_one())
     if rows:
-        values = [{"result_id": result_id, "name": n, "stat": s, "value": v} for n, s, v in rows]
+        values = [
+            {"result_id": result_id, "name": storable(n), "stat": s, "value": v}
+            for n, s, v in _unique_names(rows)
+        ]
         conn.execute(insert(metrics), values)
     if labels:
         values = [{"result_id": result_id, "key": k, "value": v} for k, v in labels.items()]
@@ -252,11 +322,25 @@ def _insert(conn: Connection, row: dict[str, Any], rows: list[Row], labels: dict
     return result_id
 
 
+def _unique_names(rows: list[Row]) -> list[Row]:
+    # Two names that differ only where U+FFFD replaced a character would clash in the primary
+    # key once stored; the first wins, as in ``flatten``.
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for name, stat, value in rows:
+        if (storable(name), stat) not in seen:
+            seen.add((storable(name), stat))
+            kept.append((name, stat, value))
+    return kept
+
+
 def _checked_tags(tags: dict[str, str]) -> dict[str, str]:
+    checked: dict[str, str] = {}
     for key, value in tags.items():
         if not isinstance(key, str) or not key.strip() or not isinstance(value, str):
             raise UsageError(f"invalid tag {key!r}={value!r}: keys and values are text")
-    return dict(tags)
+        checked[storable(key)] = storable(value)
+    return checked
 
 
 def _listed_columns() -> list[Any]:
@@ -272,7 +356,7 @@ def _filtered(query: Select[Any], kind: str | None, branch: str | None) -> Selec
     if kind is not None:
         query = query.where(results.c.kind == kind)
     if branch is not None:
-        query = query.where(results.c.branch == branch)
+        query = query.where(results.c.branch == storable(branch))
     return query
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from perfeng.errors import ConfigError
@@ -23,13 +24,13 @@ _SECTIONS: dict[str, tuple[str, type]] = {
 def kind_of(document: Any, where: str = "document") -> str:
     """The kind (run, bench, capacity) of a perfeng document; ``ConfigError`` if it is not one."""
     fmt = document.get("format") if isinstance(document, dict) else None
-    if fmt not in KINDS:
+    if not isinstance(fmt, str) or fmt not in KINDS:
         known = ", ".join(f'"{name}"' for name in KINDS)
         raise ConfigError(f"{where}: not a perfeng result (format must be one of {known})")
     kind, readable = KINDS[fmt]
     version = document.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ConfigError(f"{where}: format_version missing or not an integer")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ConfigError(f"{where}: format_version missing or not a positive integer")
     if version > readable:
         raise ConfigError(
             f"{where}: format_version {version} is newer than this perfeng reads ({readable});"
@@ -39,6 +40,39 @@ def kind_of(document: Any, where: str = "document") -> str:
     if not isinstance(document.get(section), kind_type):
         raise ConfigError(f"{where}: the {section!r} section is missing or damaged")
     return kind
+
+
+def check_storable(document: Any, where: str = "document") -> str:
+    """``kind_of``, and refuse NaN and infinities: JSON has no such numbers, so a stored
+    document holding one could not be given back as valid JSON (``history show --json``)."""
+    kind = kind_of(document, where)
+    found = non_finite(document)
+    if found is not None:
+        value, path = found
+        raise ConfigError(
+            f"{where}: contains {value} at {path}, which is not valid JSON;"
+            " the history store takes finite numbers or null only"
+        )
+    return kind
+
+
+def non_finite(document: Any) -> tuple[str, str] | None:
+    """The first NaN or infinity in a JSON value, as (``NaN``/``Infinity``, dotted path)."""
+    # A stack, not recursion: a deeply nested document must not hit the recursion limit.
+    stack: list[tuple[Any, str]] = [(document, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            text = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+            return text, path or "the top level"
+        if isinstance(value, dict):
+            items = [(f"{path}.{key}" if path else str(key), item) for key, item in value.items()]
+        elif isinstance(value, list):
+            items = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+        else:
+            continue
+        stack.extend((item, where) for where, item in reversed(items))
+    return None
 
 
 def names_of(document: dict[str, Any]) -> tuple[str, ...]:

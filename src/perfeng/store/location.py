@@ -13,6 +13,7 @@ DEFAULT_URL = f"sqlite:///{DEFAULT_PATH}"
 ENV_URL = "PERFENG_STORE"
 ENV_TIMEOUT = "PERFENG_STORE_TIMEOUT"
 DEFAULT_TIMEOUT_S = 10.0
+MAX_TIMEOUT_S = 3600.0  # an hour: longer is a typo or a unit mistake (ms), not a wish
 MAX_CONNECT_TIMEOUT_S = 5.0
 
 SQLITE_SCHEMES = ("sqlite", "sqlite+pysqlite")
@@ -31,15 +32,16 @@ def mask_url(url: str) -> str:
 def resolve_url(url: str | None) -> str:
     """``--store`` if given, else ``$PERFENG_STORE``, else the SQLite file in ``.perfeng/``.
 
-    A bare path (no ``://``) is a SQLite file. Any scheme other than SQLite or PostgreSQL
-    (psycopg) is a ``UsageError``."""
+    A bare path (no ``://``) is a SQLite file. The scheme is given back in lower case (URL
+    schemes are case-insensitive, SQLAlchemy's names are not). Any scheme other than SQLite or
+    PostgreSQL (psycopg) is a ``UsageError``."""
     chosen = url or os.environ.get(ENV_URL) or DEFAULT_URL
     if "://" not in chosen:
         return f"sqlite:///{chosen}"
     scheme, rest = chosen.split("://", 1)
     scheme = scheme.lower()
     if scheme in SQLITE_SCHEMES or scheme == POSTGRES_SCHEME:
-        return chosen
+        return f"{scheme}://{rest}"
     if scheme in POSTGRES_ALIASES:
         return f"{POSTGRES_SCHEME}://{rest}"
     raise UsageError(
@@ -53,7 +55,9 @@ def is_sqlite(url: str) -> bool:
 
 
 def timeout_s() -> float:
-    """How long to wait for a locked SQLite database ($PERFENG_STORE_TIMEOUT, default 10 s)."""
+    """How long to wait for a locked SQLite database ($PERFENG_STORE_TIMEOUT, default 10 s).
+
+    0 (do not wait) to ``MAX_TIMEOUT_S``; anything else is a ``UsageError``."""
     text = os.environ.get(ENV_TIMEOUT, "").strip()
     if not text:
         return DEFAULT_TIMEOUT_S
@@ -61,8 +65,10 @@ def timeout_s() -> float:
         value = float(text.removesuffix("s"))
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise UsageError(f"{ENV_TIMEOUT}={text!r}: give a number of seconds, e.g. 10")
+    if not math.isfinite(value) or not 0 <= value <= MAX_TIMEOUT_S:
+        raise UsageError(
+            f"{ENV_TIMEOUT}={text!r}: give a number of seconds from 0 to {MAX_TIMEOUT_S:g}, e.g. 10"
+        )
     return value
 
 

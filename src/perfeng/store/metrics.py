@@ -25,6 +25,15 @@ BENCH_STATS = ("median", "mean", "min", "stdev", "mad")
 CAPACITY_NAME = "capacity"
 CAPACITY_STAT = "max_sustainable_rps"
 
+# Every stat ``flatten`` can produce, in the order of the table above.
+KNOWN_STATS = (
+    *RUN_LATENCY_STATS,
+    "throughput",
+    "error_rate",
+    *(stat for stat in BENCH_STATS if stat not in RUN_LATENCY_STATS),
+    CAPACITY_STAT,
+)
+
 Row = tuple[str, str, float]
 
 
@@ -73,7 +82,12 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer beyond the largest float
+        return False
 
 
 def _unique(rows: list[Row]) -> list[Row]:

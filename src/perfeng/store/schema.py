@@ -9,6 +9,10 @@ All pending steps run in one transaction that first takes the database's writer 
 (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory lock), so two
 processes opening a fresh database at once do not both create the tables: the second waits,
 then finds the schema current. A schema newer than this perfeng knows is refused.
+
+Text columns have no length limit: a length SQLite ignores but PostgreSQL enforces would make
+the same document storable in one and not the other. (Version 1 has not been released, so it
+was changed in place; from the first release on, a change is a new step.)
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Connection,
     DateTime,
@@ -25,7 +30,6 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    String,
     Table,
     Text,
     func,
@@ -40,6 +44,10 @@ from perfeng.errors import StoreError
 
 metadata = MetaData()
 
+# 64-bit ids on PostgreSQL; on SQLite an INTEGER PRIMARY KEY (the 64-bit rowid), which only
+# the type name INTEGER gives.
+Id = BigInteger().with_variant(Integer, "sqlite")
+
 schema_version = Table(
     "perfeng_schema_version",
     metadata,
@@ -49,15 +57,15 @@ schema_version = Table(
 results = Table(
     "perfeng_results",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(16), nullable=False),
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", Text, nullable=False),
     Column("format_version", Integer, nullable=False),
     Column("created_utc", DateTime(timezone=True), nullable=False),
-    Column("git_commit", String(64)),
-    Column("branch", String(255)),
-    Column("host", String(255)),
-    Column("user_name", String(255)),
-    Column("perfeng_version", String(32)),
+    Column("git_commit", Text),
+    Column("branch", Text),
+    Column("host", Text),
+    Column("user_name", Text),
+    Column("perfeng_version", Text),
     Column("names", Text, nullable=False),  # JSON list: request or benchmark names
     # The document as JSON text, not JSONB: `history show` must give back exactly what was
     # added, key order included.
@@ -68,9 +76,9 @@ Index("ix_perfeng_results_created", results.c.created_utc)
 metrics = Table(
     "perfeng_metrics",
     metadata,
-    Column("result_id", Integer, ForeignKey("perfeng_results.id"), primary_key=True),
+    Column("result_id", Id, ForeignKey("perfeng_results.id"), primary_key=True),
     Column("name", Text, primary_key=True),
-    Column("stat", String(32), primary_key=True),
+    Column("stat", Text, primary_key=True),
     Column("value", Double, nullable=False),
 )
 Index("ix_perfeng_metrics_series", metrics.c.name, metrics.c.stat, metrics.c.result_id)
@@ -78,8 +86,8 @@ Index("ix_perfeng_metrics_series", metrics.c.name, metrics.c.stat, metrics.c.res
 tags = Table(
     "perfeng_tags",
     metadata,
-    Column("result_id", Integer, ForeignKey("perfeng_results.id"), primary_key=True),
-    Column("key", String(255), primary_key=True),
+    Column("result_id", Id, ForeignKey("perfeng_results.id"), primary_key=True),
+    Column("key", Text, primary_key=True),
     Column("value", Text, nullable=False),
 )
 
@@ -100,7 +108,29 @@ LATEST = len(STEPS)
 def _version(conn: Connection) -> int | None:
     if not inspect(conn).has_table(schema_version.name):
         return None
-    return int(conn.execute(select(func.max(schema_version.c.version))).scalar() or 0)
+    # Read as stored: SQLite keeps whatever was written into an INTEGER column.
+    raw = conn.execute(select(func.max(schema_version.c.version))).scalar()
+    if raw is None:
+        return 0
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        return raw
+    raise StoreError(
+        f"damaged history database: {schema_version.name}.version is {raw!r}, not a version number"
+    )
+
+
+def check_current(engine: Engine) -> None:
+    """For a database that can only be read: its schema must already be ``LATEST``."""
+    with engine.connect() as conn:
+        version = _version(conn)
+    _refuse_newer(version)
+    if version is None:
+        raise StoreError("the database is read-only and holds no perfeng history")
+    if version < LATEST:
+        raise StoreError(
+            f"the database is read-only and its schema (version {version}) needs an upgrade"
+            f" to {LATEST}: open it once where it can be written"
+        )
 
 
 def _refuse_newer(version: int | None) -> None:
