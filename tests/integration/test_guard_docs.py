@@ -163,3 +163,50 @@ def test_a_benchmark_that_raises_fails_the_gate_and_the_comparison(folder: Path)
     compared = perfeng("compare", "bench.json", "broken.json", cwd=folder)
     assert compared.returncode == 1, compared.stdout + compared.stderr
     assert "FAILED in head: bench_broken: ValueError: no longer runs" in compared.stdout
+
+
+def test_base_and_head_measured_interleaved_in_one_run(folder: Path) -> None:
+    for side, n in (("ab-base", 2000), ("ab-head", 8000)):
+        (folder / side).mkdir()
+        (folder / side / "bench_demo.py").write_text(BENCH.format(n=n))
+    done = perfeng(
+        "bench", "ab-head", "--base", "ab-base", "--base-out", "ab-base.json",
+        "--out", "ab-head.json", "--fast", "--quiet", cwd=folder,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    base = json.loads((folder / "ab-base.json").read_text())
+    head = json.loads((folder / "ab-head.json").read_text())
+    assert [b["name"] for b in base["benchmarks"]] == [b["name"] for b in head["benchmarks"]]
+    assert "ab-base" in base["benchmarks"][0]["source"]
+    assert len(base["benchmarks"][0]["values"]) == len(head["benchmarks"][0]["values"]) == 16
+    compared = perfeng("compare", "ab-base.json", "ab-head.json", "--json", cwd=folder)
+    assert (
+        compared.returncode == 1 and json.loads(compared.stdout)["rows"][0]["verdict"] == "slower"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["x", "--base", "y"], "--base PATH and --base-out FILE go together"),
+        (["--cmd", "true", "--base", "y", "--base-out", "b.json"], "--base applies to PATH"),
+        (["x", "--base", "y", "--base-out", "o.json", "--out", "o.json"], "must be different"),
+    ],
+)
+def test_bad_base_options(folder: Path, args: list[str], message: str) -> None:
+    done = perfeng("bench", *args, cwd=folder)
+    assert done.returncode == 2 and message in done.stderr
+
+
+def test_the_documented_interleaved_comparison_runs(tmp_path: Path) -> None:
+    guide = (ROOT / "docs" / "bench.md").read_text()
+    section = guide.split("## Comparing two versions in one run")[1].split("\n## ")[0]
+    (block,) = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    for side, n in (("base", 1000), ("head", 1000)):
+        (tmp_path / side / "benchmarks").mkdir(parents=True)
+        (tmp_path / side / "benchmarks" / "bench_demo.py").write_text(BENCH.format(n=n))
+    for line in block.strip().splitlines():
+        args = shlex.split(line)[1:]
+        args += ["--fast", "--quiet"] if args[0] == "bench" else []
+        done = perfeng(*args, cwd=tmp_path)
+        assert done.returncode == 0, f"{line}: {done.stdout} {done.stderr}"  # same code: no change

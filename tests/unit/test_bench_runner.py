@@ -34,20 +34,13 @@ class FakeWorkers:
         return {"warmups": [9.0] * task["warmups"], "values": [float(runs)] * task["values"]}
 
 
-def test_processes_are_interleaved_after_calibration() -> None:
+def test_processes_are_interleaved_after_calibration_in_alternating_order() -> None:
     workers = FakeWorkers()
     preset = choose("default", commands=False, processes=3, values=2)
     outcomes, interrupted = run_callables(_benchmarks("a", "b"), preset, run_worker=workers)
     assert not interrupted
-    assert (
-        workers.order
-        == [("calibrate", "a"), ("calibrate", "b")]
-        + [
-            ("run", "a"),
-            ("run", "b"),
-        ]
-        * 3
-    )
+    ab, ba = [("run", "a"), ("run", "b")], [("run", "b"), ("run", "a")]
+    assert workers.order == [("calibrate", "a"), ("calibrate", "b"), *ab, *ba, *ab]
     assert outcomes[0].loops == 8
     assert outcomes[0].values == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
     assert outcomes[0].warmups == [9.0, 9.0, 9.0]
@@ -72,7 +65,7 @@ def test_failed_calibration_skips_the_runs() -> None:
 
 
 def test_ctrl_c_keeps_what_was_measured() -> None:
-    workers = FakeWorkers(stop_after=5)  # 2 calibrations, 3 runs, then Ctrl-C
+    workers = FakeWorkers(stop_after=5)  # 2 calibrations, a b, then b (rounds alternate), Ctrl-C
     preset = choose("default", commands=False, values=1)
     progress: list[tuple[int, int]] = []
     outcomes, interrupted = run_callables(
@@ -82,5 +75,5 @@ def test_ctrl_c_keeps_what_was_measured() -> None:
         progress=lambda done, total: progress.append((done, total)),
     )
     assert interrupted
-    assert [len(o.values) for o in outcomes] == [2, 1]
+    assert [len(o.values) for o in outcomes] == [1, 2]
     assert progress == [(0, 20), (1, 20)]

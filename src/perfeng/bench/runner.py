@@ -103,9 +103,12 @@ def calibrate_all(outcomes: Sequence[Outcome], preset: Preset, run_worker: RunWo
             outcome.loops = int(answer["loops"])
 
 
-def run_round(outcomes: Sequence[Outcome], preset: Preset, run_worker: RunWorker) -> None:
-    """One fresh process for each benchmark still standing, in order."""
-    for outcome in outcomes:
+def run_round(
+    outcomes: Sequence[Outcome], preset: Preset, run_worker: RunWorker, *, reverse: bool = False
+) -> None:
+    """One fresh process for each benchmark still standing, in order (or reversed: rounds
+    alternate A B, B A so that neither side always runs first after the other)."""
+    for outcome in reversed(outcomes) if reverse else outcomes:
         if outcome.error is not None:
             continue
         task = _task(
@@ -138,7 +141,7 @@ def run_callables(
         for done in range(preset.processes):
             if progress:
                 progress(done, preset.processes)
-            run_round(outcomes, preset, run_worker)
+            run_round(outcomes, preset, run_worker, reverse=done % 2 == 1)
         if progress:
             progress(preset.processes, preset.processes)
     except KeyboardInterrupt:

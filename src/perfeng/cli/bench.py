@@ -68,6 +68,15 @@ def _preset_name(args: argparse.Namespace) -> str:
 def _check_args(args: argparse.Namespace) -> None:
     if bool(args.path) == bool(args.cmd):
         raise UsageError("give either a PATH of benchmarks or --cmd COMMAND (not both)")
+    if bool(args.base) != bool(args.base_out):
+        raise UsageError("--base PATH and --base-out FILE go together")
+    if args.base and args.cmd:
+        raise UsageError(
+            "--base applies to PATH benchmarks; commands given with --cmd are "
+            "already interleaved with each other"
+        )
+    if args.base_out and args.base_out == args.out:
+        raise UsageError("--base-out and --out must be different files")
     if args.cmd:
         for given, flag, instead in (
             (args.pattern, "-k", ""),
@@ -136,8 +145,12 @@ def _summary(
 def _run_callables(
     args: argparse.Namespace, preset: Preset, progress: _Progress
 ) -> tuple[list[Outcome], bool]:
+    """The outcomes of PATH's benchmarks, preceded by --base's when given: one list, so every
+    round measures base and head side by side."""
     benchmarks = discover(Path(args.path), args.pattern)
-    return run_callables(benchmarks, preset, progress=progress)
+    base = discover(Path(args.base), args.pattern) if args.base else []
+    args.base_count = len(base)
+    return run_callables([*base, *benchmarks], preset, progress=progress)
 
 
 def _callable_entries(outcomes: list[Outcome], meta: dict[str, Any]) -> list[dict[str, Any]]:
@@ -217,6 +230,32 @@ def _measure(
     return run, run.interrupted, rounds
 
 
+def _split_base(
+    args: argparse.Namespace, outcomes: list[Outcome], meta: dict[str, Any]
+) -> tuple[list[Outcome], list[dict[str, Any]]]:
+    """PATH's outcomes, and the baseline's entries when --base was given: the first
+    ``args.base_count`` outcomes (see ``_run_callables``)."""
+    count = getattr(args, "base_count", 0)
+    return outcomes[count:], _callable_entries(outcomes[:count], meta)
+
+
+def _write_base(
+    args: argparse.Namespace,
+    meta: dict[str, Any],
+    settings: dict[str, Any],
+    entries: list[dict[str, Any]],
+    interrupted: bool,
+) -> None:
+    document = build_bench_document(
+        metadata=meta, settings=settings, benchmarks=entries, interrupted=interrupted
+    )
+    write_json(args.base_out, document)
+    if not args.quiet and not args.json:
+        print(f"baseline ({args.base}): {args.base_out}")
+        print(render(document), end="")
+        print(f"\nhead ({args.path}):")
+
+
 def _emit(args: argparse.Namespace, document: dict[str, Any]) -> None:
     if args.out:
         write_json(args.out, document)
@@ -236,8 +275,9 @@ def run(args: argparse.Namespace) -> int:
 
     _check_args(args)
     check_save_flags(args)
-    if args.out:
-        check_writable(args.out)
+    for path in (args.out, args.base_out):
+        if path:
+            check_writable(path)
     preset = _choose_preset(args)
     clock = MonotonicClock()
     load_start = _load_1min()
@@ -249,6 +289,7 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(measured, CommandRun):
         entries = _command_entries(measured, meta, not args.no_shell)
     else:
+        measured, base_entries = _split_base(args, measured, meta)
         entries = _callable_entries(measured, meta)
     document = build_bench_document(
         metadata=meta,
@@ -256,6 +297,9 @@ def run(args: argparse.Namespace) -> int:
         benchmarks=entries,
         interrupted=interrupted,
     )
+    if args.base:
+        _write_base(args, meta, _settings(preset, rounds), base_entries, interrupted)
+        entries = [*entries, *base_entries]  # a baseline failure fails the run too
     _emit(args, document)
     if args.save and interrupted:
         print("perfeng: not saved to the history: it was stopped", file=sys.stderr)

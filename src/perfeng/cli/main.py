@@ -337,6 +337,13 @@ def _add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--json", action="store_true", help="print the result document as JSON")
     p.add_argument("--out", help="write the result document (JSON) to this file")
+    p.add_argument(
+        "--base",
+        metavar="PATH",
+        help="also measure the baseline's benchmarks at PATH, interleaved with PATH's (A B B A "
+        "...), so machine noise hits both alike; needs --base-out",
+    )
+    p.add_argument("--base-out", metavar="FILE", help="with --base: the baseline's result file")
     p.add_argument("--quiet", action="store_true", help="no progress and no table")
     _add_save_flags(p)
     p.set_defaults(handler="perfeng.cli.bench:run")
