@@ -129,3 +129,13 @@ def test_a_busy_machine_on_either_side_is_flagged() -> None:
     comparison = compare_benchmarks(base, head, min_effect=0.05, alpha=0.01)
     (warning,) = comparison.warnings
     assert warning.startswith("head: machine busy: load average 3.00 on 2 CPUs")
+
+
+def test_values_print_in_short_cells() -> None:
+    from perfeng.report.comparison import value_text
+
+    assert value_text(2.5e-8, "s") == "25 ns"
+    assert value_text(1.5e-5, "s") == "15 us"
+    assert value_text(3.2, "ms") == "3.20 ms"
+    assert value_text(1234.5, "req/s") == "1,234.5/s"
+    assert value_text(1e308, "ms") == "1e+308 ms"

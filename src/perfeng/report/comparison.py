@@ -12,6 +12,8 @@ _KIND = {"bench": "benchmark results", "run": "load-test results"}
 def value_text(value: float, unit: str) -> str:
     if unit == "s":
         return _seconds(value)
+    if abs(value) >= 1e7:  # an absurd figure stays one short cell
+        return f"{value:.4g} {'ms' if unit == 'ms' else '/s'}"
     if unit == "ms":
         return f"{format_ms(value)} ms"
     return f"{value:,.1f}/s"
