@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
@@ -12,14 +10,7 @@ from xml.etree import ElementTree
 import pytest
 
 from perfeng.testing.servers import FastServer, serve_in_thread
-
-PERFENG = [sys.executable, "-m", "perfeng"]
-
-
-def perfeng(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*PERFENG, *args], capture_output=True, text=True, timeout=120, cwd=cwd, check=False
-    )
+from tests.integration.cli_helpers import perfeng
 
 
 @pytest.fixture(scope="module")

@@ -6,26 +6,15 @@ import json
 import random
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from perfeng.store import open_store
+from tests.integration.cli_helpers import perfeng
 from tests.store_samples import bench_document, run_document
 
 STEP_AT = 25
-
-
-def perfeng(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "perfeng", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def _fill(url: str, count: int = 40, scale: float = 1.0) -> None:

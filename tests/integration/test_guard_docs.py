@@ -7,7 +7,6 @@ import json
 import re
 import shlex
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
@@ -15,23 +14,13 @@ from xml.etree import ElementTree
 import pytest
 
 from perfeng.testing.servers import FastServer, serve_in_thread
+from tests.integration.cli_helpers import perfeng
 
 ROOT = Path(__file__).parents[2]
 BENCH = """
 def bench_sort():
     sorted(range({n}, 0, -1))
 """
-
-
-def perfeng(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "perfeng", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=cwd,
-        check=False,
-    )
 
 
 def _blocks(doc: str, language: str) -> list[str]:

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from perfeng.testing.servers import closed_port
-
-
-def perfeng(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "perfeng", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        check=False,
-    )
+from tests.integration.cli_helpers import perfeng
 
 
 def test_an_unreachable_target_is_written_but_not_saved(tmp_path: Path) -> None:

@@ -52,18 +52,13 @@ def _open(args: argparse.Namespace) -> Any:
 def read_document(path: str) -> dict[str, Any]:
     """A perfeng document (run, bench or capacity) from a file; ``ConfigError`` otherwise
     (also for NaN or an infinity in it, which the store refuses)."""
+    from perfeng.model.result import DocumentError, read_json
     from perfeng.store.documents import check_storable
 
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        document = read_json(path)
+    except DocumentError as exc:
+        raise ConfigError(str(exc)) from None
     check_storable(document, path)
     return document  # type: ignore[no-any-return]
 

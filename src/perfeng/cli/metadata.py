@@ -7,7 +7,6 @@ import os
 import platform
 import re
 import socket
-import subprocess
 import sys
 from typing import Any
 
@@ -36,22 +35,12 @@ def masked_argv(argv: list[str]) -> list[str]:
 
 
 def git_commit(directory: str = ".") -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=2,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
+    """The checked-out commit; one implementation, the store's (results name the same)."""
+    from perfeng.store.provenance import git_commit as commit_of
+
+    return commit_of(directory)
 
 
-@functools.cache
 def git_branch(directory: str = ".") -> str | None:
     """The checked-out branch; None on a detached HEAD (as CI checkouts often are)."""
     from perfeng.store.provenance import git_branch as branch_of

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from perfeng.model.result import DocumentError
+from perfeng.model.result import DocumentError, check_version
 
 FORMAT = "perfeng-bench"
 FORMAT_VERSION = 1
@@ -131,16 +131,7 @@ def check_bench_document(document: Any, where: str) -> None:
         raise DocumentError(f'{where}: not a perfeng result (no "format": "{FORMAT}")')
     if found != FORMAT:
         raise DocumentError(f"{where}: a {found} document, not a benchmark result ({FORMAT})")
-    version = document.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise DocumentError(f"{where}: format_version missing or not an integer")
-    if version > FORMAT_VERSION:
-        raise DocumentError(
-            f"{where}: format_version {version} is newer than this perfeng reads"
-            f" ({FORMAT_VERSION}); upgrade perfeng"
-        )
-    if version < 1:
-        raise DocumentError(f"{where}: format_version {version} is not a valid version")
+    check_version(document, where, FORMAT_VERSION)
     benchmarks = document.get("benchmarks")
     if not isinstance(benchmarks, list) or not isinstance(document.get("settings"), dict):
         raise DocumentError(f"{where}: benchmarks or settings section missing")

@@ -196,19 +196,24 @@ def read_json(path: str | Path) -> Any:
     return document
 
 
-def check_document(document: Any, where: str) -> None:
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise DocumentError(f'{where}: not a perfeng run result (no "format": "{FORMAT}")')
+def check_version(document: dict[str, Any], where: str, readable: int) -> None:
+    """Versions 1 to ``readable`` are read; a newer one may mean something else (refused)."""
     version = document.get("format_version")
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise DocumentError(f"{where}: format_version missing or not an integer")
-    if version > FORMAT_VERSION:
+    if version > readable:
         raise DocumentError(
             f"{where}: format_version {version} is newer than this perfeng reads"
-            f" ({FORMAT_VERSION}); upgrade perfeng"
+            f" ({readable}); upgrade perfeng"
         )
     if version < 1:
         raise DocumentError(f"{where}: format_version {version} is not a valid version")
+
+
+def check_document(document: Any, where: str) -> None:
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise DocumentError(f'{where}: not a perfeng run result (no "format": "{FORMAT}")')
+    check_version(document, where, FORMAT_VERSION)
     problem = _summary_problem(document.get("summary")) or _metadata_problem(document)
     if problem:
         raise DocumentError(f"{where}: {problem}")
