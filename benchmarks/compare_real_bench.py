@@ -63,7 +63,7 @@ def bench_pair(folder: Path, base_n: int, head_n: int, preset: str) -> tuple[Pat
 def verdict(base: Path, head: Path) -> tuple[str, float]:
     done = perfeng("compare", str(base), str(head), "--json")
     (row,) = json.loads(done.stdout)["rows"]
-    return row["verdict"], row["change"]
+    return row["verdict"], row["shift"]
 
 
 def main() -> None:

@@ -65,6 +65,11 @@ def parse_fraction(text: str, what: str, *, high: float = 1.0) -> float:
     if not match:
         raise UsageError(f"invalid {what} {text!r}: use a percentage such as 5% or a fraction")
     value = float(match.group(1)) / (100 if match.group(2) else 1)
+    if not match.group(2) and value >= 1 and high > 1:
+        raise UsageError(
+            f"invalid {what} {text!r}: write a percentage ({match.group(1)}%) or a fraction "
+            "below 1 (0.05)"
+        )
     if value > high:
         raise UsageError(f"invalid {what} {text!r}: must be at most {high:g} ({high:.0%})")
     return value

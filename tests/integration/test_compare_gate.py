@@ -39,7 +39,7 @@ def test_a_slower_endpoint_is_found_and_exits_1(runs: dict[str, Path]) -> None:
     assert done.returncode == 1, done.stderr
     rows = _rows(done.stdout)
     assert rows[("GET /delay", "p50")]["verdict"] == "slower"
-    assert rows[("total", "p50")]["change"] > 1.0  # 3 ms -> 9 ms
+    assert rows[("total", "p50")]["shift"] > 1.0  # 3 ms -> 9 ms
     assert rows[("GET /delay", "throughput")]["verdict"] == "no change"
 
 

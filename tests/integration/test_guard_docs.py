@@ -108,7 +108,7 @@ def test_a_slower_benchmark_is_caught_saved_and_gated(folder: Path) -> None:
     compared = perfeng("compare", "bench-base.json", "bench-head.json", "--json", cwd=folder)
     assert compared.returncode == 1, compared.stdout + compared.stderr
     (row,) = json.loads(compared.stdout)["rows"]
-    assert row["verdict"] == "slower" and row["change"] > 0.5
+    assert row["verdict"] == "slower" and row["shift"] > 0.5
     budgets = folder / "bench-budgets.toml"  # the documented file asks for branch main
     budgets.write_text('[budgets]\nbench = ["median:+5%"]\n')
     gated = perfeng(

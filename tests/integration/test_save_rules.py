@@ -36,3 +36,11 @@ def test_an_unwritable_out_fails_before_measuring(tmp_path: Path, command: str) 
         done = perfeng(command, *target, "--out", str(out), cwd=tmp_path)
         assert done.returncode == 2, done.stdout + done.stderr
         assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_result_files_are_ordinary_files_not_owner_only(tmp_path: Path) -> None:
+    done = perfeng(
+        "bench", "--cmd", "true", "--runs", "3", "--quiet", "--out", "b.json", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "b.json").stat().st_mode & 0o044 == 0o044  # readable by group and others

@@ -55,8 +55,8 @@ def test_a_slower_service_is_slower_on_every_percentile() -> None:
     for key in ("p50", "p90", "p99"):
         assert rows[key].verdict == "slower"
         assert rows[key].p_value < 0.01
-        assert rows[key].change_low is not None and rows[key].change_low > 0
-    assert rows["p50"].change == pytest.approx(0.3, abs=0.06)
+        assert rows[key].shift_low is not None and rows[key].shift_low > 0
+    assert rows["p50"].shift == pytest.approx(0.3, abs=0.06)
     assert rows["throughput"].verdict == "no change"
 
 
@@ -65,7 +65,7 @@ def test_lower_throughput_is_slower_and_higher_is_faster() -> None:
     samples = _noise(rng, 2000)
     rows = _rows(compare_runs(_run(samples), _run(samples[:1600]), min_effect=0.05, alpha=0.01))
     assert rows["throughput"].verdict == "slower"
-    assert rows["throughput"].change == pytest.approx(-0.2)
+    assert rows["throughput"].shift == pytest.approx(-0.2)
     rows = _rows(compare_runs(_run(samples[:1600]), _run(samples), min_effect=0.05, alpha=0.01))
     assert rows["throughput"].verdict == "faster"
 
@@ -107,7 +107,7 @@ def test_benchmarks_compare_by_rank_and_report_the_shift_interval() -> None:
     rows = {row.name: row for row in comparison.rows}
     assert rows["a"].verdict == "no change"
     assert rows["b"].verdict == "slower"
-    assert rows["b"].change_low is not None and rows["b"].change_low > 0.05
+    assert rows["b"].shift_low is not None and rows["b"].shift_low > 0.05
     assert comparison.only_in_base == ("gone",) and comparison.only_in_head == ("new",)
     assert as_dict(comparison)["verdict"] == "slower"
 

@@ -290,3 +290,15 @@ def test_format_duration_ns_stays_in_its_unit(ns: float) -> None:
 )
 def test_format_ms(ms: float | None, text: str) -> None:
     assert format_ms(ms) == text
+
+
+def test_fractions_need_a_percent_sign_above_one() -> None:
+    from perfeng.units import parse_fraction
+
+    assert parse_fraction("5%", "x", high=10) == pytest.approx(0.05)
+    assert parse_fraction("0.05", "x", high=10) == pytest.approx(0.05)
+    assert parse_fraction("250%", "x", high=10) == pytest.approx(2.5)
+    with pytest.raises(UsageError, match=r"write a percentage \(10%\) or a fraction below 1"):
+        parse_fraction("10", "--min-effect", high=10)
+    with pytest.raises(UsageError, match="at most 1"):
+        parse_fraction("1.5", "--alpha")

@@ -40,16 +40,19 @@ ENVIRONMENT_KEYS = ("host", "python_version", "python_implementation", "cpu_coun
 
 @dataclass(frozen=True)
 class Row:
-    """One compared figure. ``change`` and its interval are fractions of base (0.1 = +10 %)."""
+    """One compared figure. ``ratio`` is head / base of the figure (medians for benchmarks);
+    ``shift`` is the effect the verdict judges, as a fraction of base (0.1 = +10 %): the
+    Hodges-Lehmann shift for benchmarks, ratio - 1 for load-test figures; its interval too."""
 
     name: str
     metric: str  # "time" for a benchmark; p50/p90/p99/throughput for a load test
     unit: str
     base: float
     head: float
-    change: float
-    change_low: float | None
-    change_high: float | None
+    ratio: float
+    shift: float
+    shift_low: float | None
+    shift_high: float | None
     p_value: float
     verdict: Verdict
     method: str
@@ -123,8 +126,7 @@ def compare_benchmarks(
             warnings.append(f"{name}: fewer than 3 values on one side, not compared")
             continue
         c = compare(a, b, min_effect=min_effect, alpha=alpha)
-        low = c.shift_low / c.base_median if c.base_median else None
-        high = c.shift_high / c.base_median if c.base_median else None
+        scale = abs(c.base_median) or 1.0  # as analysis.compare judges the shift
         rows.append(
             Row(
                 name,
@@ -132,9 +134,10 @@ def compare_benchmarks(
                 "s",
                 c.base_median,
                 c.head_median,
-                c.ratio - 1,
-                low,
-                high,
+                c.ratio,
+                c.shift / scale,
+                c.shift_low / scale,
+                c.shift_high / scale,
                 c.p_value,
                 c.verdict,
                 "mann-whitney u, hodges-lehmann",
@@ -248,6 +251,7 @@ def _percentile_row(
         "ms",
         base_value,
         head_value,
+        head_value / base_value if base_value else math.inf,
         change,
         _relative(head_low, base_high) if base_high else None,
         _relative(head_high, base_low) if base_low else None,
@@ -272,6 +276,7 @@ def _throughput_row(name: str, base: _Side, head: _Side, alpha: float, min_effec
         "req/s",
         base_rate,
         head_rate,
+        head_rate / base_rate if base_rate else math.inf,
         change,
         None,
         None,

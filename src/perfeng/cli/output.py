@@ -20,6 +20,7 @@ def write_json(path_text: str, document: dict[str, Any]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(document, out, indent=1)
             out.write("\n")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result is an ordinary file
         os.replace(tmp, path)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -37,3 +38,9 @@ def check_writable(path_text: str) -> None:
         raise UsageError(f"cannot write {path}: {folder} is not a writable folder")
     if path.exists() and not os.access(path, os.W_OK):
         raise UsageError(f"cannot write {path}: permission denied")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

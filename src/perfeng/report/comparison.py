@@ -5,7 +5,7 @@ from __future__ import annotations
 from perfeng.analysis.result_compare import ResultComparison, Row
 from perfeng.units import format_ms
 
-_HEADER = ("name", "metric", "base", "head", "change", "interval", "p", "verdict")
+_HEADER = ("name", "metric", "base", "head", "ratio", "shift", "interval", "p", "verdict")
 _KIND = {"bench": "benchmark results", "run": "load-test results"}
 
 
@@ -26,14 +26,14 @@ def _seconds(value: float) -> str:
     return f"{value / 1e-9:.4g} ns"
 
 
-def _percent(change: float | None) -> str:
-    return "-" if change is None else f"{change:+.1%}"
+def _percent(fraction: float | None) -> str:
+    return "-" if fraction is None else f"{fraction:+.1%}"
 
 
 def _cells(row: Row) -> tuple[str, ...]:
     interval = (
-        f"[{_percent(row.change_low)}, {_percent(row.change_high)}]"
-        if row.change_low is not None or row.change_high is not None
+        f"[{_percent(row.shift_low)}, {_percent(row.shift_high)}]"
+        if row.shift_low is not None or row.shift_high is not None
         else "-"
     )
     return (
@@ -41,7 +41,8 @@ def _cells(row: Row) -> tuple[str, ...]:
         row.metric,
         value_text(row.base, row.unit),
         value_text(row.head, row.unit),
-        _percent(row.change),
+        f"{row.ratio:.3f}x",
+        _percent(row.shift),
         interval,
         f"{row.p_value:.2g}",
         row.verdict,
@@ -66,7 +67,7 @@ def _notes(comparison: ResultComparison) -> list[str]:
 
 def _title(comparison: ResultComparison) -> str:
     return (
-        f"perfeng compare: {_KIND[comparison.kind]}; a change counts when p < "
+        f"perfeng compare: {_KIND[comparison.kind]}; a shift counts when p < "
         f"{comparison.alpha:g} and it exceeds {comparison.min_effect:.1%}"
     )
 

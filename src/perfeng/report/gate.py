@@ -52,7 +52,7 @@ def render_text(verdicts: list[BudgetVerdict], kind: Kind) -> str:
     lines.append("")
     lines.append(
         f"gate: {'FAIL' if failed else 'pass'}: {len(verdicts) - failed - skipped} passed, "
-        f"{failed} failed, {skipped} skipped (no baseline)"
+        f"{failed} failed" + (f", {skipped} skipped (no baseline)" if skipped else "")
     )
     return "\n".join(lines) + "\n"
 
