@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from perfeng.store import open_store
 from perfeng.testing.servers import FastServer, serve_in_thread
 from tests.integration.cli_helpers import perfeng
 
@@ -161,6 +162,9 @@ def test_gate_bad_budgets_get_one_line_and_exit_2(
 def test_gate_takes_its_baseline_from_the_history(runs: dict[str, Path], tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'history.db'}"
     budgets = _write(tmp_path / "perfeng.toml", BUDGETS + "[budgets.baseline]\nlast = 2\n")
+    missing = perfeng("gate", str(runs["slow"]), "--budgets", str(budgets), "--store", store)
+    assert missing.returncode == 4 and "no history database" in missing.stderr  # a typo
+    open_store(store).close()
     empty = perfeng("gate", str(runs["slow"]), "--budgets", str(budgets), "--store", store)
     assert empty.returncode == 0, empty.stderr
     assert "2 skipped (no baseline)" in empty.stdout

@@ -80,7 +80,9 @@ def test_throughput_is_judged_higher_is_better(store_url: str) -> None:
 )
 def test_bad_history_requests(tmp_path: Path, args: list[str], code: int, message: str) -> None:
     if "--store" not in args:
-        args = [*args, "--store", f"sqlite:///{tmp_path / 'empty.db'}"]
+        empty = f"sqlite:///{tmp_path / 'empty.db'}"
+        open_store(empty).close()  # an empty history, not a missing one
+        args = [*args, "--store", empty]
     done = perfeng("detect", *args)
     assert done.returncode == code, done.stdout + done.stderr
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -13,6 +13,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from perfeng.store import open_store
 from perfeng.testing.servers import FastServer, serve_in_thread
 from tests.integration.cli_helpers import perfeng
 
@@ -51,6 +52,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         done = _bench(path, 2000, "bench.json")
         assert done.returncode == 0, done.stderr
         (path / "perfeng.toml").write_text(_blocks("gate.md", "toml")[0])
+        open_store(f"sqlite:///{path}/.perfeng/history.db").close()  # an empty history
         yield path
 
 

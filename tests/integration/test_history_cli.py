@@ -126,7 +126,6 @@ def test_a_bad_file_is_one_line_and_exit_2(tmp_path: Path, content: str, message
     [
         ["history", "add", "missing.json"],
         ["history", "add", "x.json", "--tag", "novalue"],
-        ["history", "show", "1"],
         ["history", "list", "--limit", "0"],
         ["history"],
     ],
@@ -286,3 +285,16 @@ def perfeng_python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["history", "show", "1"], ["history", "list"], ["history", "export", "--format", "csv"]],
+)
+def test_reading_a_missing_database_fails_and_creates_nothing(
+    tmp_path: Path, args: list[str]
+) -> None:
+    done = perfeng(*args, "--store", "typo/history.db", cwd=tmp_path)
+    assert done.returncode == ExitCode.STORE_UNAVAILABLE, done.stderr
+    assert "no history database at typo/history.db" in done.stderr
+    assert not (tmp_path / "typo").exists()

@@ -93,7 +93,7 @@ def test_a_read_only_folder_can_be_read_not_written(folder: Path, tmp_path: Path
 
     added = perfeng("history", "add", str(new), "--store", url, cwd=tmp_path)
     _one_line_error(added, ExitCode.STORE_UNAVAILABLE, "read-only", str(path))
-    created = perfeng("history", "list", "--store", str(folder / "new.db"), cwd=tmp_path)
+    created = perfeng("history", "add", str(new), "--store", str(folder / "new.db"), cwd=tmp_path)
     _one_line_error(created, ExitCode.STORE_UNAVAILABLE, "cannot be written")
     assert sorted(p.name for p in folder.iterdir()) == ["history.db"]  # nothing left behind
 

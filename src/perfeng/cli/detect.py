@@ -79,7 +79,7 @@ def series_from_store(metric: str, url: str | None, branch: str | None) -> Serie
             f"invalid --metric {metric!r}: use NAME:STAT, e.g. total:p99 or bench_sort:median "
             f"(STAT one of {', '.join(known)})"
         )
-    with open_store(url) as store:
+    with open_store(url, must_exist=True) as store:
         points = store.series(name, stat, branch=branch)
         where = store.url
     if len(points) < MIN_POINTS:

@@ -120,7 +120,7 @@ def _history_baseline(
     wanted = {(name, b.stat) for b in budgets for name in names_for(b, kind, metrics)}
     commit = head.get("metadata", {}).get("git_commit")
     baseline: dict[tuple[str, str], float] = {}
-    with open_store(args.store) as store:
+    with open_store(args.store, must_exist=True) as store:
         for name, stat in sorted(wanted):
             points = store.series(name, stat, kind=kind, branch=config.branch)
             values = [p.value for p in points if commit is None or p.git_commit != commit]

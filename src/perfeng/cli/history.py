@@ -43,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
     return handlers[args.history_command](args)
 
 
-def _open(args: argparse.Namespace) -> Any:
+def _open(args: argparse.Namespace, *, reading: bool = True) -> Any:
     from perfeng.store import open_store
 
-    return open_store(args.store)
+    return open_store(args.store, must_exist=reading)
 
 
 def read_document(path: str) -> dict[str, Any]:
@@ -68,7 +68,7 @@ def _add(args: argparse.Namespace) -> int:
     # Every file is checked before any is stored, and all are stored in one transaction: a
     # bad file, or a database failure halfway, adds nothing.
     loaded = [read_document(path) for path in args.files]
-    with _open(args) as store:
+    with _open(args, reading=False) as store:
         ids = store.add_many(loaded, tags)
         for path, result_id in zip(args.files, ids, strict=True):
             print(f"added {path} as #{result_id} to {store.url}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from perfeng.clock import Clock, MonotonicClock
 from perfeng.errors import ConfigError, StoreError, UsageError
 from perfeng.store import documents
-from perfeng.store.location import mask_url, resolve_url, timeout_s
+from perfeng.store.location import mask_url, resolve_url, sqlite_file, timeout_s
 from perfeng.store.metrics import KNOWN_STATS, Row, flatten
 from perfeng.store.provenance import provenance
 from perfeng.store.records import MetricRow, Point, StoredResult
@@ -29,13 +30,23 @@ if TYPE_CHECKING:
 MAX_INT64 = 2**63 - 1
 
 
-def open_store(url: str | None = None, *, clock: Clock | None = None) -> Store:
+def open_store(
+    url: str | None = None, *, clock: Clock | None = None, must_exist: bool = False
+) -> Store:
     """Connect to the store (``resolve_url(url)``) and bring its schema up to date.
 
     ``StoreError`` when it cannot be reached, opened or migrated; ``UsageError`` for a URL
-    of an unsupported kind."""
+    of an unsupported kind. ``must_exist`` is for readers: a SQLite file that is not there is
+    a ``StoreError`` rather than a new, empty history (a mistyped path must not look like
+    "nothing saved yet" and let a gate pass)."""
     resolved = resolve_url(url)  # a bad URL or timeout fails before SQLAlchemy loads
     timeout = timeout_s()
+    path = sqlite_file(resolved)
+    if must_exist and path is not None and not os.path.isfile(path):
+        raise StoreError(
+            f"no history database at {path}: nothing has been saved there "
+            "(check --store or PERFENG_STORE; `--save` or `history add` creates it)"
+        )
     from perfeng.store.connection import open_engine, translated
 
     with translated(resolved, timeout):

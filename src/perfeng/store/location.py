@@ -54,6 +54,16 @@ def is_sqlite(url: str) -> bool:
     return url.split("://", 1)[0].lower() in SQLITE_SCHEMES
 
 
+def sqlite_file(url: str) -> str | None:
+    """The file of a resolved SQLite URL (``sqlite:///rel.db``, ``sqlite:////abs.db``); None
+    for PostgreSQL, an in-memory database or a ``file:`` URI."""
+    if not is_sqlite(url):
+        return None
+    path = url.split("://", 1)[1].split("?", 1)[0]
+    path = path[1:] if path.startswith("/") else path
+    return None if not path or path == ":memory:" or path.startswith("file:") else path
+
+
 def timeout_s() -> float:
     """How long to wait for a locked SQLite database ($PERFENG_STORE_TIMEOUT, default 10 s).
 
