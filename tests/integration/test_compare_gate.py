@@ -215,3 +215,13 @@ def test_gate_refuses_a_non_utf8_budgets_file_and_a_capacity_result(
     budgets.write_text(BUDGETS)
     done = perfeng("gate", str(capacity), "--budgets", str(budgets))
     assert done.returncode == 2 and "gate takes load-test or benchmark results" in done.stderr
+
+
+def test_gate_fails_a_stopped_run(runs: dict[str, Path], tmp_path: Path) -> None:
+    stopped = json.loads(runs["base"].read_text())
+    stopped["interrupted"] = "SIGINT"
+    path = _write(tmp_path / "stopped.json", json.dumps(stopped))
+    budgets = _write(tmp_path / "perfeng.toml", '[budgets]\nload = ["p99<10s"]\n')
+    done = perfeng("gate", str(path), "--budgets", str(budgets))
+    assert done.returncode == 1, done.stdout
+    assert "result complete" in done.stdout and "interrupted (SIGINT)" in done.stdout

@@ -139,3 +139,17 @@ def test_values_print_in_short_cells() -> None:
     assert value_text(3.2, "ms") == "3.20 ms"
     assert value_text(1234.5, "req/s") == "1,234.5/s"
     assert value_text(1e308, "ms") == "1e+308 ms"
+
+
+def test_a_stopped_or_partial_side_is_flagged() -> None:
+    rng = random.Random(8)
+    base, head = _run(_noise(rng, 200)), _run(_noise(rng, 200))
+    head["interrupted"] = "SIGINT"
+    base["partial"] = True
+    warnings = compare_runs(base, head, min_effect=0.05, alpha=0.01).warnings
+    assert "base is a checkpoint of a run that had not finished (partial)" in warnings
+    assert "head is interrupted (SIGINT): it measured less than it was asked to" in warnings
+    stopped = _bench(a=[1.0, 1.1, 0.9])
+    stopped["interrupted"] = True
+    bench = compare_benchmarks(_bench(a=[1.0, 1.1, 0.9]), stopped, min_effect=0.05, alpha=0.01)
+    assert "head is interrupted: it measured less than it was asked to" in bench.warnings

@@ -79,6 +79,25 @@ class ResultComparison:
         return tuple(row for row in self.rows if row.verdict == "slower")
 
 
+def incomplete(document: Mapping[str, Any]) -> str:
+    """Why a result measured less than it was asked to (stopped, or a checkpoint), or ""."""
+    if document.get("partial"):
+        return "a checkpoint of a run that had not finished (partial)"
+    stopped = document.get("interrupted")
+    if stopped:
+        how = f" ({stopped})" if isinstance(stopped, str) else ""
+        return f"interrupted{how}: it measured less than it was asked to"
+    return ""
+
+
+def _incomplete_warnings(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[str]:
+    return [
+        f"{side} is {why}"
+        for side, doc in (("base", base), ("head", head))
+        if (why := incomplete(doc))
+    ]
+
+
 def environment_differences(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[str]:
     """Metadata that differs between the two runs and can move a timing by itself."""
     return [
@@ -120,6 +139,7 @@ def compare_benchmarks(
     base_values, head_values = _bench_values(base), _bench_values(head)
     rows: list[Row] = []
     warnings = environment_differences(base["metadata"], head["metadata"])
+    warnings += _incomplete_warnings(base, head)
     for name in (n for n in base_values if n in head_values):
         a, b = base_values[name], head_values[name]
         if min(len(a), len(b)) < 3:
@@ -304,6 +324,7 @@ def compare_runs(
     base_sides, head_sides = _sides(base), _sides(head)
     rows: list[Row] = []
     warnings = environment_differences(base["metadata"], head["metadata"])
+    warnings += _incomplete_warnings(base, head)
     for name in (n for n in base_sides if n in head_sides):
         a, b = base_sides[name], head_sides[name]
         if min(a.histogram.get_total_count(), b.histogram.get_total_count()) < 3:

@@ -167,9 +167,21 @@ def run(args: argparse.Namespace) -> int:
             verdicts += evaluate_budget(budget, kind, head, baseline)
     if kind == "bench":
         verdicts += _failed_benchmarks(document)
+    verdicts += _incomplete(document)
     _output(verdicts, kind, args)
     return int(
         ExitCode.THRESHOLD_FAILED if any(v.passed is False for v in verdicts) else ExitCode.OK
+    )
+
+
+def _incomplete(document: dict[str, Any]) -> list[BudgetVerdict]:
+    """A stopped run or a checkpoint did not measure what was planned: it cannot pass."""
+    from perfeng.analysis.result_compare import incomplete
+
+    why = incomplete(document)
+    note = f"the result is {why}; gate a complete result"
+    return (
+        [BudgetVerdict("result complete", "-", "-", None, None, None, False, note)] if why else []
     )
 
 
