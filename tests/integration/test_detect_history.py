@@ -46,7 +46,7 @@ def test_a_stored_regression_is_found_with_its_commit(store_url: str) -> None:
     report = json.loads(done.stdout)
     (point,) = report["change_points"]
     assert abs(point["index"] - STEP_AT) <= 1
-    assert point["commit"] == f"{point['index']:040x}"[:12]
+    assert point["commit"] == f"{point['index']:040x}"  # whole in the JSON
     assert report["newest_is_regression"] is True
 
 
@@ -107,3 +107,16 @@ def test_the_documented_history_examples_run(tmp_path: Path) -> None:
         done = perfeng(*args)
         assert done.returncode in (0, 1), f"{line}: {done.stderr}"
         assert done.stderr == ""
+
+
+def test_a_history_export_is_a_detect_series_with_commits_and_times(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    _fill(url)
+    exported = perfeng("history", "export", "--stat", "p99", "--name", "total", "--store", url)
+    assert exported.returncode == 0, exported.stderr
+    (tmp_path / "p99.csv").write_text(exported.stdout)
+    done = perfeng("detect", str(tmp_path / "p99.csv"), "--json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    (point,) = json.loads(done.stdout)["change_points"]
+    assert point["commit"] == f"{point['index']:040x}"
+    assert point["time"] is not None and point["time"].startswith("20")

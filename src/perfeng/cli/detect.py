@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 MIN_POINTS = 6
 COMMIT_COLUMNS = ("commit", "git_commit")
-LABEL_COLUMNS = (*COMMIT_COLUMNS, "time")
+TIME_COLUMNS = ("time", "created_utc")  # created_utc: what `perfeng history export` writes
+LABEL_COLUMNS = (*COMMIT_COLUMNS, *TIME_COLUMNS)
 DEFAULT_WINDOW = 50  # the --window default (cli/main.py): a window the user did not choose
 # Plain decimal or exponent notation, ASCII digits only: float() also takes 1_000 and "١٢".
 NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -90,7 +91,7 @@ def series_from_store(metric: str, url: str | None, branch: str | None) -> Serie
         f"{where} {metric}",
         stat,
         [p.value for p in points],
-        [(p.git_commit or "-")[:12] for p in points],
+        [p.git_commit or "" for p in points],
         [p.created_utc for p in points],
     )
 
@@ -155,12 +156,13 @@ def series_from_csv(path_text: str, column: str | None) -> Series:
     if len(values) < MIN_POINTS:
         raise ConfigError(f"{path}: {len(values)} values in {name!r}; need at least {MIN_POINTS}")
     commit = next((c for c in COMMIT_COLUMNS if c in header), None)
+    time = next((c for c in TIME_COLUMNS if c in header), None)
     return Series(
         str(path),
         name,
         values,
         _labels(body, header.index(commit)) if commit else None,
-        _labels(body, header.index("time")) if "time" in header else None,
+        _labels(body, header.index(time)) if time else None,
     )
 
 
@@ -271,8 +273,8 @@ def _point_dict(series: Series, point: ChangePoint) -> dict[str, Any]:
 
     return {
         "index": point.index,
-        "commit": series.commits[point.index] if series.commits else None,
-        "time": series.times[point.index] if series.times else None,
+        "commit": (series.commits[point.index] or None) if series.commits else None,
+        "time": (series.times[point.index] or None) if series.times else None,
         "mean_before": point.mean_before,
         "mean_after": point.mean_after,
         "change_percent": finite(point.change_percent),
@@ -321,7 +323,7 @@ def _table(series: Series, points: list[ChangePoint]) -> list[str]:
     for p in points:
         row = [
             str(p.index),
-            series.commits[p.index] if series.commits else "-",
+            _short(series.commits[p.index]) if series.commits else "-",
             f"{p.mean_before:.4g} → {p.mean_after:.4g}",
             f"{p.change_percent:+.1f}%",
             f"{p.p_value:.2g}",
@@ -341,10 +343,17 @@ def _verdict(series: Series, options: Options, points: list[ChangePoint], worse:
         return f"newest segment: no change point, no regression ({better} is better)"
     last = points[-1]
     where = f"from index {last.index}" + (
-        f" (commit {series.commits[last.index]})" if series.commits else ""
+        f" (commit {_short(series.commits[last.index])})"
+        if series.commits and series.commits[last.index]
+        else ""
     )
     verdict = "REGRESSION" if worse else "no regression"
     return (
         f"newest segment {where}: {verdict}, {last.change_percent:+.1f}% against the "
         f"segment before ({better} is better)"
     )
+
+
+def _short(commit: str) -> str:
+    """A commit as people read it (12 hex digits); the JSON keeps it whole."""
+    return commit[:12] if commit else "-"
