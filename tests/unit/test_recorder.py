@@ -589,7 +589,7 @@ def _valid_document() -> dict[str, Any]:
 BAD_FILES: list[tuple[str, Any, str]] = [
     # (id, file content (str written as is, else JSON-encoded), message pattern)
     ("truncated", "TRUNCATE", r"not valid JSON \(line \d+, column \d+: .*\); truncated file\?"),
-    ("empty-file", "", r"not valid JSON"),
+    ("empty-file", "", r"empty file"),
     ("not-json", "hello", r"not valid JSON"),
     ("json-list", [1, 2], r'not a perfeng run result \(no "format": "perfeng-run"\)'),
     ("json-string", '"perfeng-run"', r"not a perfeng run result"),

@@ -90,6 +90,13 @@ def incomplete(document: Mapping[str, Any]) -> str:
     return ""
 
 
+def _side_warnings(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[str]:
+    """What makes the two sides less comparable than the numbers alone suggest."""
+    return environment_differences(base["metadata"], head["metadata"]) + _incomplete_warnings(
+        base, head
+    )
+
+
 def _incomplete_warnings(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[str]:
     return [
         f"{side} is {why}"
@@ -138,8 +145,7 @@ def compare_benchmarks(
     """Each benchmark in both documents: Mann-Whitney U and the Hodges-Lehmann shift."""
     base_values, head_values = _bench_values(base), _bench_values(head)
     rows: list[Row] = []
-    warnings = environment_differences(base["metadata"], head["metadata"])
-    warnings += _incomplete_warnings(base, head)
+    warnings = _side_warnings(base, head)
     for name in (n for n in base_values if n in head_values):
         a, b = base_values[name], head_values[name]
         if min(len(a), len(b)) < 3:
@@ -323,8 +329,7 @@ def compare_runs(
     """Each request name in both runs (and ``total``): p50, p90, p99 and throughput."""
     base_sides, head_sides = _sides(base), _sides(head)
     rows: list[Row] = []
-    warnings = environment_differences(base["metadata"], head["metadata"])
-    warnings += _incomplete_warnings(base, head)
+    warnings = _side_warnings(base, head)
     for name in (n for n in base_sides if n in head_sides):
         a, b = base_sides[name], head_sides[name]
         if min(a.histogram.get_total_count(), b.histogram.get_total_count()) < 3:

@@ -7,13 +7,12 @@ assembles and checks: statistics and warnings are computed by the caller
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from perfeng.model.result import DocumentError, check_version
+from perfeng.model.result import DocumentError, check_version, read_json
 
 FORMAT = "perfeng-bench"
 FORMAT_VERSION = 1
@@ -104,22 +103,7 @@ def build_bench_document(
 
 def load_bench_document(path: str | Path) -> dict[str, Any]:
     """Read and check a benchmark result; ``DocumentError`` with a one-line reason otherwise."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DocumentError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DocumentError(f"{path}: cannot read: {exc}") from None
-    if not text.strip():
-        raise DocumentError(f"{path}: empty file")
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DocumentError(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg});"
-            " truncated file?"
-        ) from None
+    document = read_json(path)
     check_bench_document(document, str(path))
     return document  # type: ignore[no-any-return]
 

@@ -186,6 +186,8 @@ def read_json(path: str | Path) -> Any:
         raise DocumentError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DocumentError(f"{path}: cannot read: {exc}") from None
+    if not text.strip():
+        raise DocumentError(f"{path}: empty file")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
