@@ -95,3 +95,44 @@ def format_ms(ms: float | None) -> str:
     if ms >= 10:
         return f"{ms:.1f}"
     return f"{ms:.2f}"
+
+
+def human_seconds(seconds: float) -> str:
+    """A duration as people write it: 4.3 s, 43 s, 12 min, 1 h 20 min, 3 days."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        hours, minutes = divmod(round(seconds / 60), 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def human_ms(ms: float | None) -> str:
+    """A latency: 0.85 ms, 12 ms, 340 ms, 1.2 s."""
+    if ms is None:
+        return "-"
+    if ms >= 1000:
+        return f"{ms / 1000:.1f} s"
+    if ms >= 10:
+        return f"{ms:.0f} ms"
+    return f"{ms:.2g} ms" if ms < 1 else f"{ms:.1f} ms"
+
+
+def human_rate(rate: float) -> str:
+    """Requests per second: 380 req/s, 12.5 req/s, 1,200 req/s."""
+    if rate >= 100:
+        return f"{rate:,.0f} req/s"
+    return f"{rate:.3g} req/s"
+
+
+def human_bytes(count: float) -> str:
+    value = float(count)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

@@ -23,12 +23,12 @@ from perfeng.bench.discovery import discover
 from perfeng.bench.presets import Preset, choose
 from perfeng.bench.runner import Outcome, run_callables
 from perfeng.bench.table import render
-from perfeng.cli.metadata import collect
-from perfeng.cli.output import write_json
 from perfeng.clock import MonotonicClock
 from perfeng.errors import ExitCode, UsageError
 from perfeng.model.bench import bench_entry, build_bench_document, empty_stats
 from perfeng.units import parse_duration_s
+from perfeng.workflows.metadata import collect
+from perfeng.workflows.output import write_json
 
 
 def _load_1min() -> float | None:
@@ -271,7 +271,7 @@ def _emit(args: argparse.Namespace, document: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from perfeng.cli.history import check_save_flags
-    from perfeng.cli.output import check_writable
+    from perfeng.workflows.output import check_writable
 
     _check_args(args)
     check_save_flags(args)

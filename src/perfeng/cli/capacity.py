@@ -327,10 +327,10 @@ def find(args: argparse.Namespace) -> int:
     import time
 
     from perfeng.analysis.capacity import Search, knee
-    from perfeng.cli.metadata import collect
-    from perfeng.cli.output import write_json
     from perfeng.gates import parse_thresholds
     from perfeng.units import parse_rate
+    from perfeng.workflows.metadata import collect
+    from perfeng.workflows.output import write_json
 
     slos = parse_thresholds(args.slo)
     if not slos:

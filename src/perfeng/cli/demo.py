@@ -93,9 +93,9 @@ def _steps(url: str, seconds: float) -> tuple[list[dict[str, Any]], str | None]:
 
 
 def _combined(documents: list[dict[str, Any]], thresholds: Any) -> dict[str, Any]:
-    from perfeng.cli.metadata import collect
     from perfeng.gates import evaluate_all
     from perfeng.model.merge import merge_documents
+    from perfeng.workflows.metadata import collect
 
     metas = [d["metadata"] for d in documents]
     start = min(m["start_epoch_s"] for m in metas)

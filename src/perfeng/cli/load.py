@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from perfeng.errors import ExitCode, UsageError
-
-CHECKPOINT_EVERY_S = 10  # with --out, the partial result is rewritten this often
+from perfeng.units import parse_duration_s
 
 
 def _flags(args: argparse.Namespace) -> Any:
@@ -97,7 +95,7 @@ def describe_plan(scenario: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from perfeng.cli.history import check_save_flags
-    from perfeng.cli.output import check_writable
+    from perfeng.workflows.output import check_writable
 
     check_save_flags(args)
     if args.out:
@@ -112,145 +110,83 @@ def run(args: argparse.Namespace) -> int:
     return run_prepared(args, scenario)
 
 
+def watching_of(args: argparse.Namespace) -> Any:
+    """The --target-* and --profile flags, or None when nothing is to be watched."""
+    from perfeng.workflows.load import Watching, check_watching
+
+    pids = tuple(getattr(args, "target_pid", None) or ())
+    command = getattr(args, "target_cmd", None)
+    if not pids and command is None:
+        if getattr(args, "profile", None):
+            raise UsageError("--profile needs a target to watch: --target-pid or --target-cmd")
+        return None
+    out = getattr(args, "out", None)
+    log = str(Path(out).with_suffix(".target.log")) if out else "perfeng-target.log"
+    watching = Watching(
+        pids=pids,
+        command=command,
+        shell=bool(getattr(args, "target_shell", False)),
+        profile=getattr(args, "profile", None) is not False,
+        profile_rate=int(getattr(args, "profile_rate", 100)),
+        log=log,
+        ready_timeout_s=parse_duration_s(getattr(args, "target_timeout", None) or "30s"),
+    )
+    check_watching(watching)
+    return watching
+
+
 def run_prepared(args: argparse.Namespace, scenario: Any) -> int:
     """Run a scenario; ``args`` needs ``grace``, ``seed``, ``out``, ``quiet`` and ``json``."""
     from perfeng.gates import parse_thresholds
-    from perfeng.units import parse_duration_s
 
     thresholds = parse_thresholds(scenario.thresholds)
     grace = parse_duration_s(args.grace)
-    document, stop_reason = execute(args, scenario, thresholds, grace)
+    document, stop_reason = execute(args, scenario, thresholds, grace, watching_of(args))
     return finish(args, document, stop_reason)
 
 
 def execute(
-    args: argparse.Namespace, scenario: Any, thresholds: Any, grace: float
-) -> tuple[dict[str, Any], str | None]:
-    from perfeng.cli.live import LiveProgress
-    from perfeng.clock import MonotonicClock
-    from perfeng.engine.runner import Engine, RunOptions
-
-    clock = MonotonicClock()
-    show = not (args.quiet or args.json)
-    live = LiveProgress(sys.stderr, enabled=show)
-    cache: dict[int, dict[str, Any]] = {}
-    engine: Any = None
-
-    def progress(update: Any) -> None:
-        live.update(update)
-        if args.out and int(update.elapsed_s) % CHECKPOINT_EVERY_S == 0 and update.elapsed_s > 1:
-            # Partial results as the run goes: even a killed run leaves what it measured.
-            partial = _document(scenario, thresholds, engine, engine.snapshot(), cache)
-            _write_result(args.out, partial)
-
-    options = RunOptions(
-        grace_s=grace,
-        seed=args.seed,
-        on_progress=progress,
-        should_abort=_abort_check(thresholds),
-    )
-    engine = Engine(scenario, clock, options)
-    from perfeng.cli.metadata import collect
-
-    collect(0.0, 0.0, sys.argv[1:])  # reads git once now, not in the middle of the load
-    with live:
-        measurements = _run_loop(engine)
-    return _document(scenario, thresholds, engine, measurements, cache), engine.stop_reason
-
-
-def _write_result(path: str, document: dict[str, Any]) -> None:
-    from perfeng.cli.output import write_json
-
-    write_json(path, document)
-
-
-def _run_loop(engine: Any) -> Any:
-    loop = _new_loop()
-    try:
-        for signum, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
-            loop.add_signal_handler(signum, engine.request_stop, name)
-        return loop.run_until_complete(engine.run())
-    finally:
-        loop.close()
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
-
-
-def _abort_check(thresholds: Any) -> Any:
-    from perfeng.gates import AbortWatch
-
-    aborting = [t for t in thresholds if t.abort]
-    if not aborting:
-        return None
-    watch = AbortWatch(aborting)
-
-    def check(recorder: Any, elapsed_s: float) -> str | None:
-        from perfeng.model.result import Totals, summarize
-
-        names = recorder.flushed_names()
-        totals = Totals(
-            recorder.wall_start_s, recorder.wall_start_s + elapsed_s, names, (), recorder.dropped
-        )
-        verdict = watch.update(elapsed_s, summarize(totals))
-        return None if verdict is None else f"abort: {verdict.describe()}"
-
-    return check
-
-
-def _document(
+    args: argparse.Namespace,
     scenario: Any,
     thresholds: Any,
-    engine: Any,
-    measurements: Any,
-    cache: dict[int, dict[str, Any]],
-) -> dict[str, Any]:
-    from perfeng.cli.metadata import collect
-    from perfeng.gates import evaluate_all
-    from perfeng.model.result import build_document
+    grace: float,
+    watching: Any = None,
+) -> tuple[dict[str, Any], str | None]:
+    from perfeng.cli.live import LiveProgress
+    from perfeng.workflows.load import LoadSettings, run_load, target
 
-    workloads = [{**w.to_dict(), "plan": w.plan().to_dict()} for w in scenario.workloads]
-    models = {w["plan"]["model"] for w in workloads}
-    notes = []
-    if "closed" in models:
-        notes.append(
-            "closed model: latency equals service time (each user waits for its "
-            "response before the next request)"
-        )
-    document = build_document(
-        metadata=collect(measurements.wall_start_s, measurements.wall_end_s, sys.argv[1:]),
-        workloads=workloads,
-        measurements=measurements,
-        thresholds=[],
-        cache=cache,
-        extra={
-            "scenario": _masked(scenario.describe()),
-            "model": "/".join(sorted(models)),
-            "notes": notes,
-            "interrupted": engine.stop_reason,
-            "partial": bool(measurements.generator.get("partial")),
-        },
+    show = not (args.quiet or args.json)
+    live = LiveProgress(sys.stderr, enabled=show)
+    settings = LoadSettings(
+        grace_s=grace,
+        seed=args.seed,
+        checkpoint=args.out,
+        on_progress=live.update,
+        argv=sys.argv[1:],
     )
-    summary = document["summary"]
-    summary["thresholds"] = [v.to_dict() for v in evaluate_all(thresholds, summary)]
-    return document
+    if watching is None:
+        with live:
+            outcome = run_load(scenario, thresholds, settings)
+        return outcome.document, outcome.stop_reason
+    with target(watching, scenario.base_url) as watched:
+        if show:
+            say_watching(watched)
+        with live:
+            outcome = run_load(scenario, thresholds, settings, watched)
+    return outcome.document, outcome.stop_reason
 
 
-def _masked(description: dict[str, Any]) -> dict[str, Any]:
-    from perfeng.cli.metadata import mask_secret
-
-    text = json.dumps(description)
-    return dict(json.loads(mask_secret(text)))
+def say_watching(watched: Any) -> None:
+    what = "watching PID " + ", ".join(str(p) for p in watched.pids)
+    if watched.process is not None:
+        what += f" (started with --target-cmd; its output goes to {watched.process.log})"
+    if watched.watching.profile:
+        what += f", profiling it with py-spy at {watched.watching.profile_rate} Hz"
+    print(f"perfeng: {what}", file=sys.stderr, flush=True)
 
 
 def finish(args: argparse.Namespace, document: dict[str, Any], stop_reason: str | None) -> int:
-    from perfeng.cli.output import write_json
+    from perfeng.workflows.output import write_json
 
     if args.out:
         write_json(args.out, document)  # checked before the run; a failure now is rare
@@ -258,9 +194,10 @@ def finish(args: argparse.Namespace, document: dict[str, Any], stop_reason: str 
         json.dump(document["summary"], sys.stdout, indent=1)
         sys.stdout.write("\n")
     elif not args.quiet:
-        from perfeng.report.terminal import print_summary
+        from perfeng.report.terminal import print_findings, print_summary
 
         print_summary(document, sys.stdout, out_path=args.out)
+        print_findings(document, sys.stdout)
     code = exit_code_for(document, stop_reason)
     if getattr(args, "save", False):
         _save(document, args, code)

@@ -91,7 +91,47 @@ def _add_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--seed", type=int, help="random seed (request mix, data rows)")
     _add_save_flags(p)
+    add_watch_flags(p)
     p.set_defaults(handler="perfeng.cli.load:run")
+
+
+def add_watch_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "watching the target (resources each second, a py-spy profile, ranked findings)"
+    )
+    g.add_argument(
+        "--target-pid",
+        type=int,
+        action="append",
+        default=[],
+        metavar="PID",
+        help="watch this running process and its children (repeatable)",
+    )
+    g.add_argument(
+        "--target-cmd",
+        metavar="COMMAND",
+        help="start the service with this command (no shell), wait until the URL's port "
+        "accepts connections, watch it, stop it afterwards",
+    )
+    g.add_argument("--target-shell", action="store_true", help="run --target-cmd through /bin/sh")
+    g.add_argument(
+        "--target-timeout",
+        metavar="DURATION",
+        help="how long --target-cmd may take to open its port (default 30s)",
+    )
+    g.add_argument(
+        "--profile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="profile the watched Python processes with py-spy (default: on when watching)",
+    )
+    g.add_argument(
+        "--profile-rate",
+        type=int,
+        default=100,
+        metavar="HZ",
+        help="py-spy samples per second (default 100)",
+    )
 
 
 def _add_save_flags(p: argparse.ArgumentParser) -> None:
@@ -209,6 +249,7 @@ def _add_capacity(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     d.add_argument("--resolution", default="5%", help="stop bisecting within this (default 5%%)")
     d.add_argument("--timeout", help="total timeout per request (default 10s)")
     d.add_argument("--out", help="write the capacity result (JSON) here")
+    add_watch_flags(d)
     n = commands.add_parser("plan", help="instances needed for a target rate")
     n.add_argument("capacity", help="a result of capacity find (capacity.json)")
     n.add_argument("--target-rate", required=True, help="the rate to serve, e.g. 5000/s")

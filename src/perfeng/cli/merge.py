@@ -9,11 +9,11 @@ from perfeng.errors import ConfigError, ExitCode
 
 
 def run(args: argparse.Namespace) -> int:
-    from perfeng.cli.metadata import collect
-    from perfeng.cli.output import write_json
     from perfeng.gates import evaluate_all, parse_thresholds
     from perfeng.model.merge import merge_documents
     from perfeng.model.result import DocumentError, load_document
+    from perfeng.workflows.metadata import collect
+    from perfeng.workflows.output import write_json
 
     thresholds = parse_thresholds(args.threshold)
     try:

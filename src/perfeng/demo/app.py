@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 Scope = dict[str, Any]
@@ -16,6 +18,8 @@ Handler = Callable[["Demo"], Awaitable[tuple[int, bytes]]]
 
 POOL_SIZE = 4  # /pool: "database connections"
 FLAKY_LIMIT = 8  # /flaky: concurrent requests it serves well
+FLAKY_HOLD_S = 0.020  # /flaky: time each request holds one of those places
+LEDGER_WORKERS = 8  # /lock: worker threads, as a framework runs its synchronous views
 
 
 def _calibrate(target_s: float = 0.005) -> int:
@@ -42,7 +46,8 @@ class Demo:
 
     def __init__(self) -> None:
         self.cpu_loops = _calibrate()
-        self.lock = asyncio.Lock()
+        self.ledger_lock = threading.Lock()
+        self.workers = ThreadPoolExecutor(LEDGER_WORKERS, thread_name_prefix="ledger")
         self.pool = asyncio.Semaphore(POOL_SIZE)
         self.flaky_in_flight = 0
         self.leaked: list[bytes] = []
@@ -64,11 +69,15 @@ class Demo:
         return 200, b"cpu\n"
 
     async def lock_(self) -> tuple[int, bytes]:
-        # A critical section under one global lock: throughput plateaus near 1/5 ms = 200/s
-        # while the CPU stays almost idle (the work inside is waiting, not computing).
-        async with self.lock:
-            await asyncio.sleep(0.005)
+        # A synchronous handler on a worker thread writes to a shared ledger under one global
+        # lock for 5 ms: throughput plateaus near 1/5 ms = 200/s while the CPU stays almost
+        # idle (the work inside is waiting, not computing) and the threads queue on the lock.
+        await asyncio.get_running_loop().run_in_executor(self.workers, self.write_ledger)
         return 200, b"lock\n"
+
+    def write_ledger(self) -> None:
+        with self.ledger_lock:
+            time.sleep(0.005)  # the slow write, done while every other writer waits
 
     async def pool_(self) -> tuple[int, bytes]:
         # A bounded pool of 4 "database connections", each held ~10 ms: past 400/s requests
@@ -78,12 +87,13 @@ class Demo:
         return 200, b"pool\n"
 
     async def flaky(self) -> tuple[int, bytes]:
-        # Fine up to 8 concurrent requests; beyond that it sheds load with 503s.
+        # Fine up to 8 concurrent requests of 20 ms each (400/s); beyond that it sheds load
+        # with 503s, as a server with a fixed number of worker slots and no queue does.
         self.flaky_in_flight += 1
         try:
             if self.flaky_in_flight > FLAKY_LIMIT:
                 return 503, b"overloaded\n"
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(FLAKY_HOLD_S)
             return 200, b"flaky\n"
         finally:
             self.flaky_in_flight -= 1

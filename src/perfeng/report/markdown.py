@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from perfeng.report.findings import markdown as findings_markdown
+
 _COLUMNS = ("p50", "p90", "p99", "p99_9", "max")
 
 
@@ -69,6 +71,7 @@ def render(document: dict[str, Any]) -> str:
         lines += ["", *_verdicts(summary)]
     for warning in document.get("generator", {}).get("warnings", []):
         lines += ["", f"> ⚠️ {_cell(warning)}"]
+    lines += findings_markdown(document.get("findings") or [], _cell)
     meta = document["metadata"]
     lines += [
         "",

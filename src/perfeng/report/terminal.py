@@ -88,3 +88,21 @@ def print_summary(document: dict[str, Any], stream: TextIO, *, out_path: str | N
         console.print(f"[yellow]stopped early: {_escape(str(document['interrupted']))}[/yellow]")
     if out_path:
         console.print(f"result written to {_escape(out_path)}")
+
+
+def print_findings(document: dict[str, Any], stream: TextIO) -> None:
+    from rich.console import Console
+
+    from perfeng.report.findings import finding_lines
+
+    findings = document.get("findings") or []
+    if not findings:
+        return
+    console = Console(file=stream, highlight=False)
+    colours = {"critical": "red", "warning": "yellow", "info": "cyan"}
+    console.print("[b]Findings, highest impact first:[/b]")
+    for number, finding in enumerate(findings, 1):
+        head, *rest = finding_lines(finding, number)
+        console.print(f"[{colours[finding['severity']]}]{_escape(head)}[/]")
+        for line in rest:
+            console.print(_escape(line))

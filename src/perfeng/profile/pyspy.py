@@ -1,0 +1,151 @@
+"""py-spy, the sampling profiler that attaches to a running CPython process (benfred/py-spy).
+
+Two recorders run side by side on each watched process, both ``--nonblocking`` (the target is
+never paused; two blocking samplers could not both attach): one with ``--idle`` sees where
+every thread spends its wall time, waiting included; the other only threads on a CPU. Their
+difference is where the waiting is. Both run at nice 10, so that the load generator wins
+the CPU when they are due at the same time. Output is py-spy's collapsed-stack "raw" format,
+one line per distinct stack: ``frame;frame;...;leaf COUNT``, root first.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+PTRACE_HINT = (
+    "run perfeng as the target's user or as root, or give it CAP_SYS_PTRACE (containers: "
+    "--cap-add SYS_PTRACE); where Yama is on, `sysctl kernel.yama.ptrace_scope=0` allows "
+    "attaching to non-child processes"
+)
+
+
+def find_pyspy() -> str | None:
+    """py-spy installed beside this Python (the wheel puts it in the venv's bin) or on PATH."""
+    beside = Path(sys.executable).parent / "py-spy"
+    if beside.exists():
+        return str(beside)
+    return shutil.which("py-spy")
+
+
+def version(binary: str) -> str:
+    try:
+        out = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "py-spy"
+    return out.stdout.strip() or "py-spy"
+
+
+def explain(log: str, returncode: int | None) -> tuple[str, str | None]:
+    """Why py-spy stopped, in one line, and how to allow it where that helps."""
+    text = log.lower()
+    if (
+        "permission denied" in text
+        or "operation not permitted" in text
+        or ("failed to get process executable name" in text)
+    ):
+        return "py-spy was not allowed to attach to the target (ptrace permission)", PTRACE_HINT
+    if "failed to find python version" in text or "failed to find a python interpreter" in text:
+        return "the target is not a CPython process py-spy can read", None
+    if "no such process" in text or "process exited" in text:
+        return "the target process ended", None
+    first = next((line.strip() for line in log.splitlines() if "error" in line.lower()), "")
+    return f"py-spy stopped (exit code {returncode}): {first or 'no message'}", None
+
+
+@dataclass
+class Recorder:
+    """One running ``py-spy record`` writing raw collapsed stacks to ``output``."""
+
+    process: subprocess.Popen[bytes]
+    output: Path
+    log: Path
+
+    @classmethod
+    def start(cls, binary: str, pid: int, rate: int, idle: bool, output: Path) -> Recorder:
+        log = output.with_name(output.name + ".log")
+        command = [
+            "nice",
+            "-n",
+            "10",
+            binary,
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            str(rate),
+            "--format",
+            "raw",
+            "--full-filenames",
+            "--nonblocking",
+            "--subprocesses",
+            "--output",
+            str(output),
+        ]
+        if idle:
+            command.append("--idle")
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                command,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        return cls(process, output, log)
+
+    def failed(self) -> bool:
+        return self.process.poll() is not None and not self.output.exists()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ctrl-C makes py-spy write what it sampled; a kill loses it, so only if stuck."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def stacks(self) -> dict[tuple[str, ...], int]:
+        try:
+            return parse_raw(self.output.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            return {}
+
+    def why(self) -> tuple[str, str | None]:
+        try:
+            log = self.log.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            log = ""
+        return explain(log, self.process.returncode)
+
+    def errors(self) -> int:
+        """Samples py-spy could not read, from its closing line ("Samples: N Errors: M")."""
+        try:
+            log = self.log.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return 0
+        for line in reversed(log.splitlines()):
+            if "Errors:" in line:
+                tail = line.rsplit("Errors:", 1)[1].split()
+                return int(tail[0]) if tail and tail[0].isdigit() else 0
+        return 0
+
+
+def parse_raw(text: str) -> dict[tuple[str, ...], int]:
+    """Collapsed stacks: ``a;b;c 12`` lines into {("a", "b", "c"): 12}."""
+    stacks: dict[tuple[str, ...], int] = {}
+    for line in text.splitlines():
+        stack, _, count = line.rstrip().rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = tuple(stack.split(";"))
+        stacks[frames] = stacks.get(frames, 0) + int(count)
+    return stacks

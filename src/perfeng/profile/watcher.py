@@ -1,0 +1,291 @@
+"""The watcher: a child process that samples resources once a second and runs py-spy.
+
+It runs apart from the load generator so that reading /proc and psutil (a few milliseconds a
+second, holding the GIL) never delays a request. Protocol with the parent (``Watch``):
+the spec is argv[1] (JSON); it prints ``ready`` once it has a first reading; commands come on
+stdin, one a line: ``stage INDEX ELAPSED_S`` (py-spy starts a new stage) and ``stop`` (or end
+of input). Each second it appends a line to ``resources.jsonl``; when stopped it writes
+``profile.json`` and prints ``done``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from perfeng.model.watch import Profile, ProfileStage, Stack, parse_frame, to_builtins
+from perfeng.profile import pyspy
+from perfeng.profile.readings import Notes, read_system, read_tree
+from perfeng.profile.use import SystemReading, TreeReading, system_sample, tree_sample
+
+_TICK_OFFSET_S = 0.003  # read just after the wall-clock second turns, as the recorder does
+
+
+@dataclass(frozen=True)
+class WatchSpec:
+    pids: tuple[int, ...]
+    generator_pid: int | None
+    profile: bool
+    rate_hz: int
+    folder: str
+
+    def to_json(self) -> str:
+        return json.dumps({**self.__dict__, "pids": list(self.pids)})
+
+    @classmethod
+    def from_json(cls, text: str) -> WatchSpec:
+        data = json.loads(text)
+        return cls(
+            pids=tuple(int(p) for p in data["pids"]),
+            generator_pid=data["generator_pid"],
+            profile=bool(data["profile"]),
+            rate_hz=int(data["rate_hz"]),
+            folder=str(data["folder"]),
+        )
+
+
+@dataclass
+class Profiler:
+    """The py-spy recorders of every watched process, stage after stage."""
+
+    binary: str | None
+    pids: tuple[int, ...]
+    rate: int
+    folder: Path
+    stage: int = 0
+    stages: list[ProfileStage] = field(default_factory=list)
+    running: list[tuple[int, pyspy.Recorder, pyspy.Recorder]] = field(default_factory=list)
+    done: list[tuple[int, int, pyspy.Recorder, pyspy.Recorder]] = field(default_factory=list)
+    refused: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+    stage_start: float = 0.0
+
+    def start(self) -> None:
+        if self.binary is None:
+            return
+        for pid in self.pids:
+            if pid in self.refused:
+                continue
+            base = self.folder / f"pyspy-{pid}-{self.stage}"
+            wall = pyspy.Recorder.start(
+                self.binary, pid, self.rate, True, base.with_suffix(".wall")
+            )
+            cpu = pyspy.Recorder.start(self.binary, pid, self.rate, False, base.with_suffix(".cpu"))
+            self.running.append((pid, wall, cpu))
+
+    def check(self) -> None:
+        """A recorder that ended on its own could not attach: say why, do not restart it."""
+        for pid, wall, cpu in list(self.running):
+            for recorder in (wall, cpu):
+                if recorder.failed():
+                    self.refused.setdefault(pid, recorder.why())
+
+    def next_stage(self, index: int, elapsed_s: float) -> None:
+        self.finish_stage(elapsed_s)
+        self.stage, self.stage_start = index, elapsed_s
+        self.start()
+
+    def finish_stage(self, elapsed_s: float) -> None:
+        for pid, wall, cpu in self.running:
+            wall.stop()
+            cpu.stop()
+            self.done.append((self.stage, pid, wall, cpu))
+        self.check_done()
+        self.running = []
+        self.stages.append(
+            ProfileStage(index=self.stage, start_s=self.stage_start, end_s=elapsed_s)
+        )
+
+    def check_done(self) -> None:
+        for _, pid, wall, cpu in self.done:
+            for recorder in (wall, cpu):
+                if not recorder.output.exists():
+                    self.refused.setdefault(pid, recorder.why())
+
+    def result(self) -> Profile:
+        frames: dict[str, int] = {}
+        counts: dict[tuple[int, tuple[int, ...]], list[int]] = {}
+        errors = 0
+        for stage, _, wall, cpu in self.done:
+            errors += wall.errors() + cpu.errors()
+            for column, recorder in ((0, wall), (1, cpu)):
+                for stack, count in recorder.stacks().items():
+                    key = (stage, tuple(frames.setdefault(f, len(frames)) for f in stack))
+                    counts.setdefault(key, [0, 0])[column] += count
+        stacks = [
+            Stack(stage, list(key), wall, cpu) for (stage, key), (wall, cpu) in counts.items()
+        ]
+        return Profile(
+            status=self._status(bool(stacks)),
+            reason=self._reason(),
+            hint=next((h for _, h in self.refused.values() if h), None),
+            sampler=pyspy.version(self.binary) if self.binary else "py-spy",
+            rate_hz=self.rate,
+            frames=list(frames),
+            stages=self.stages,
+            stacks=stacks,
+            errors=errors,
+            code=_source_lines(frames),
+        )
+
+    def _status(self, any_stacks: bool) -> Any:
+        if self.binary is None or not any_stacks:
+            return "unavailable"
+        return "partial" if self.refused else "ok"
+
+    def _reason(self) -> str | None:
+        if self.binary is None:
+            return "py-spy is not installed (it comes with perfeng: pip install py-spy)"
+        if not self.refused:
+            return None
+        return "; ".join(f"PID {pid}: {why}" for pid, (why, _) in sorted(self.refused.items()))
+
+
+def _source_lines(frames: dict[str, int]) -> dict[str, str]:
+    """The source text of each application frame's line, read now: the report quotes the
+    line where threads wait (``with lock:``) and the file may change after the run."""
+    import linecache
+
+    lines = {}
+    for text in frames:
+        frame = parse_frame(text)
+        if frame.line is None or frame.library or frame.pseudo:
+            continue
+        source = linecache.getline(frame.file, frame.line).strip()
+        if source:
+            lines[f"{frame.file}:{frame.line}"] = source[:160]
+    return lines
+
+
+class Sampler:
+    """Resource readings of the watched trees and the machine, turned into samples."""
+
+    def __init__(self, spec: WatchSpec, out: Any) -> None:
+        self.notes = Notes()
+        self.roots = {pid: psutil.Process(pid) for pid in spec.pids}
+        self.generator = _process(spec.generator_pid)
+        self.out = out
+        self.last: tuple[SystemReading, dict[int, TreeReading]] | None = None
+        self.written_notes = 0
+
+    def header(self) -> dict[str, Any]:
+        trees = []
+        for pid, root in self.roots.items():
+            try:
+                trees.append({"pid": pid, "name": root.name(), "cmdline": root.cmdline()})
+            except psutil.Error:
+                trees.append({"pid": pid, "name": "?", "cmdline": []})
+        return {"cpu_count": psutil.cpu_count() or 1, "trees": trees}
+
+    def read(self) -> None:
+        now = time.time()
+        system = read_system(now, self.generator, self.notes)
+        trees = {pid: read_tree(root, now, self.notes) for pid, root in self.roots.items()}
+        if self.last is not None:
+            self._write(self.last, (system, trees), int(now) - 1)
+        self.last = (system, trees)
+
+    def _write(
+        self,
+        before: tuple[SystemReading, dict[int, TreeReading]],
+        after: tuple[SystemReading, dict[int, TreeReading]],
+        second: int,
+    ) -> None:
+        line: dict[str, Any] = {
+            "time": second,
+            "system": to_builtins(system_sample(before[0], after[0], second)),
+            "trees": {
+                str(pid): to_builtins(tree_sample(before[1][pid], tree, second))
+                if tree.processes
+                else None
+                for pid, tree in after[1].items()
+            },
+        }
+        notes = list(self.notes)
+        if len(notes) > self.written_notes:
+            line["unavailable"] = notes[self.written_notes :]
+            self.written_notes = len(notes)
+        self.out.write(json.dumps(line) + "\n")
+        self.out.flush()
+
+
+def _process(pid: int | None) -> psutil.Process | None:
+    if pid is None:
+        return None
+    try:
+        return psutil.Process(pid)
+    except psutil.Error:
+        return None
+
+
+def _wait(selector: selectors.BaseSelector) -> str | None:
+    """The next command, or None when the next wall-clock second has come first."""
+    now = time.time()
+    timeout = max(int(now) + 1 + _TICK_OFFSET_S - now, 0.0)
+    if selector.select(timeout):
+        line = sys.stdin.readline()
+        return line.strip() if line else "stop"
+    return None
+
+
+def run(spec: WatchSpec) -> int:
+    folder = Path(spec.folder)
+    binary = pyspy.find_pyspy() if spec.profile else None
+    profiler = Profiler(binary, spec.pids, spec.rate_hz, folder)
+    with (folder / "resources.jsonl").open("w", encoding="utf-8") as out:
+        sampler = Sampler(spec, out)
+        out.write(json.dumps(sampler.header()) + "\n")
+        if spec.profile:
+            profiler.start()
+        sampler.read()
+        print("ready", flush=True)
+        _loop(sampler, profiler)
+    if spec.profile:
+        profile = profiler.result()
+        (folder / "profile.json").write_text(json.dumps(to_builtins(profile)), encoding="utf-8")
+    print("done", flush=True)
+    return 0
+
+
+def _loop(sampler: Sampler, profiler: Profiler) -> None:
+    selector = selectors.DefaultSelector()
+    selector.register(sys.stdin, selectors.EVENT_READ)
+    elapsed = 0.0
+    while True:
+        command = _wait(selector)
+        if command is None:
+            sampler.read()
+            profiler.check()
+            continue
+        word, *args = command.split()
+        if word == "stage" and len(args) == 2:
+            elapsed = float(args[1])
+            profiler.next_stage(int(args[0]), elapsed)
+        elif word == "elapsed" and args:
+            elapsed = float(args[0])
+        elif word == "stop":
+            if args:
+                elapsed = float(args[0])
+            profiler.finish_stage(elapsed)
+            return
+
+
+def main() -> int:
+    spec = WatchSpec.from_json(sys.argv[1])
+    os.nice(10)  # the generator comes first when both are due on a busy CPU
+    try:
+        return run(spec)
+    except psutil.NoSuchProcess as exc:
+        print(f"error: no process with PID {exc.pid}", flush=True)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
