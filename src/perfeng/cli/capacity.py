@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from perfeng.errors import ExitCode, UsageError
@@ -218,47 +219,22 @@ def _fit_chart(path: str, points: list[tuple[float, float]], model: Any, amdahl:
     print(f"chart written to {path}")
 
 
-DROP_LIMIT = 0.01  # a step that drops more of its arrivals than this is overloaded
+def _step_line(step: Any, entry: dict[str, Any]) -> str:
+    verdict = "pass" if step.passed else "FAIL"
+    p99 = "–" if step.p99_ms is None else f"{step.p99_ms:.2f}"
+    n = "–" if step.concurrency is None else f"{step.concurrency:.1f}"
+    cpu = entry.get("target_cpu_pct")
+    cpu_text = "" if cpu is None else f", target CPU {cpu:.0f}%"
+    return (
+        f"  {step.target_rate:>10,.1f}/s offered -> {step.achieved_rps:>10,.1f}/s, "
+        f"p99 {p99} ms, errors {step.error_rate:.2%}, in system {n}{cpu_text}: {verdict}"
+    )
 
 
-def _steady(document: dict[str, Any], warmup_s: float) -> dict[str, Any]:
-    """A summary of a step's steady part: the whole seconds after the warm-up."""
-    from perfeng.model import histogram as hdr
-
-    entries = [
-        e
-        for e in document["summary"]["timeseries"]
-        if e["elapsed_s"] >= warmup_s and e["duration_s"] >= 0.999
-    ]
-    if not entries:
-        entries = document["summary"]["timeseries"]
-    latency = hdr.merged([hdr.decode(e["histogram"]) for e in entries])
-    requests = sum(e["requests"] for e in entries)
-    errors = sum(e["errors"] for e in entries)
-    seconds = sum(e["duration_s"] for e in entries) or 1.0
-    stats = hdr.stats_ms(latency)
-    return {
-        "requests": requests,
-        "errors": errors,
-        "error_rate": errors / requests if requests else 0.0,
-        "dropped": sum(e["dropped"] for e in entries),
-        "throughput_rps": requests / seconds,
-        "latency_ms": stats,
-        "service_time_ms": stats,
-        "by_name": {},
-        "histograms": {
-            "all": {"latency": hdr.encode(latency), "service_time": hdr.encode(latency)}
-        },
-    }
-
-
-def _step_scenario(args: argparse.Namespace, rate: float, seconds: float) -> Any:
-    import dataclasses
-
+def base_scenario(args: argparse.Namespace) -> Any:
     from perfeng.cli.load import build_scenario
-    from perfeng.engine.workloads import ConstantRate
 
-    scenario = build_scenario(
+    return build_scenario(
         argparse.Namespace(
             target=args.target,
             method=None,
@@ -279,118 +255,68 @@ def _step_scenario(args: argparse.Namespace, rate: float, seconds: float) -> Any
             base_url=None,
         )
     )
-    workload = ConstantRate(rate=rate, duration_s=seconds, name="capacity-step")
-    return dataclasses.replace(scenario, workloads=(workload,), thresholds=())
-
-
-def _run_step(args: argparse.Namespace, rate: float, slos: Any) -> tuple[Any, str | None]:
-    from perfeng.analysis.capacity import Step
-    from perfeng.cli.load import execute
-    from perfeng.gates import evaluate_all
-    from perfeng.units import parse_duration_s
-
-    seconds = parse_duration_s(args.step_duration)
-    quiet = argparse.Namespace(grace="2s", seed=None, out=None, quiet=True, json=False)
-    document, stop = execute(quiet, _step_scenario(args, rate, seconds), (), 2.0)
-    summary = _steady(document, seconds * WARMUP)
-    verdicts = evaluate_all(slos, summary)
-    arrivals = summary["requests"] + summary["dropped"]
-    dropping = arrivals > 0 and summary["dropped"] / arrivals > DROP_LIMIT
-    latency = summary["latency_ms"]
-    step = Step(
-        rate,
-        summary["throughput_rps"],
-        latency["p50"],
-        latency["p90"],
-        latency["p99"],
-        latency["mean"],
-        summary["error_rate"],
-        passed=all(v.passed for v in verdicts) and not dropping,
-    )
-    return step, stop
-
-
-WARMUP = 0.2  # share of each step discarded before judging it
-
-
-def _step_line(step: Any) -> str:
-    verdict = "pass" if step.passed else "FAIL"
-    p99 = "–" if step.p99_ms is None else f"{step.p99_ms:.2f}"
-    n = "–" if step.concurrency is None else f"{step.concurrency:.1f}"
-    return (
-        f"  {step.target_rate:>10,.1f}/s offered -> {step.achieved_rps:>10,.1f}/s, "
-        f"p99 {p99} ms, errors {step.error_rate:.2%}, in system {n}: {verdict}"
-    )
 
 
 def find(args: argparse.Namespace) -> int:
     import time
 
-    from perfeng.analysis.capacity import Search, knee
+    from perfeng.cli.load import say_watching, watching_of
     from perfeng.gates import parse_thresholds
-    from perfeng.units import parse_rate
+    from perfeng.units import parse_duration_s, parse_rate
+    from perfeng.workflows.capacity import WARMUP, FindSettings, find_capacity
+    from perfeng.workflows.load import target
     from perfeng.workflows.metadata import collect
-    from perfeng.workflows.output import write_json
+    from perfeng.workflows.output import check_writable, write_json
 
-    slos = parse_thresholds(args.slo)
-    if not slos:
+    if not parse_thresholds(args.slo):
         raise UsageError("give at least one --slo, e.g. --slo 'p99<200ms'")
     resolution = _fraction(args.resolution, "--resolution")
     assert resolution is not None
-    try:
-        search = Search(parse_rate(args.start), parse_rate(args.max), resolution)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    steps, started = [], time.time()
+    settings = FindSettings(
+        slos=list(args.slo),
+        start=parse_rate(args.start),
+        maximum=parse_rate(args.max),
+        resolution=resolution,
+        step_s=parse_duration_s(args.step_duration),
+        on_step=lambda step, entry: print(_step_line(step, entry), flush=True),
+        argv=sys.argv[1:],
+        target=args.target,
+    )
+    if not 0 < settings.start <= settings.maximum:
+        raise UsageError("the start rate must be above 0 and at most the maximum")
+    if args.out:
+        check_writable(args.out)
+    scenario, watching = base_scenario(args), watching_of(args)
+    started = time.time()
     print(
         f"finding the highest rate that meets {', '.join(args.slo)} "
         f"({args.step_duration} steps, {WARMUP:.0%} warm-up discarded)",
         flush=True,
     )
-    while (rate := search.next_rate()) is not None:
-        step, stop = _run_step(args, rate, slos)
-        steps.append(step)
-        search.record(step)
-        print(_step_line(step), flush=True)
-        if stop is not None:
-            break
-        if step.saturated and search.best is None:
-            break
-    section = {
-        "slos": list(args.slo),
-        "target": args.target,
-        "max_sustainable_rps": search.best,
-        "first_failing_rps": search.worst,
-        "knee_rps": knee(steps),
-        "steps": [
-            {
-                "target_rate": s.target_rate,
-                "achieved_rps": s.achieved_rps,
-                "p50_ms": s.p50_ms,
-                "p90_ms": s.p90_ms,
-                "p99_ms": s.p99_ms,
-                "mean_ms": s.mean_ms,
-                "error_rate": s.error_rate,
-                "concurrency": s.concurrency,
-                "pass": s.passed,
-            }
-            for s in steps
-        ],
-    }
+    if watching is None:
+        found = find_capacity(scenario, settings)
+    else:
+        with target(watching, scenario.base_url) as watched:
+            say_watching(watched)
+            found = find_capacity(scenario, settings, watched)
+    section = found.section
     result = {
         "format": "perfeng-capacity",
         "format_version": 1,
-        "metadata": collect(started, time.time(), __import__("sys").argv[1:]),
+        "metadata": collect(started, time.time(), sys.argv[1:]),
         "capacity": section,
     }
     print(
-        f"max sustainable rate: {_fmt(search.best)}/s; first failing: "
-        f"{_fmt(search.worst)}/s; knee: {_fmt(section['knee_rps'])}/s"
+        f"max sustainable rate: {_fmt(section['max_sustainable_rps'])}/s; first failing: "
+        f"{_fmt(section['first_failing_rps'])}/s; knee: {_fmt(section['knee_rps'])}/s"
     )
     if args.out:
         write_json(args.out, result)
         print(f"result written to {args.out}")
-    return int(ExitCode.OK if search.best is not None else ExitCode.THRESHOLD_FAILED)
+    if found.stop_reason in ("SIGINT", "SIGTERM"):
+        return int(ExitCode.INTERRUPTED if found.stop_reason == "SIGINT" else ExitCode.TERMINATED)
+    ok = section["max_sustainable_rps"] is not None
+    return int(ExitCode.OK if ok else ExitCode.THRESHOLD_FAILED)
 
 
 def _instances_by_usl(points: list[tuple[float, float]], needed: float) -> tuple[int, str]:

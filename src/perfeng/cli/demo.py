@@ -1,5 +1,6 @@
-"""``perfeng demo``: the main job. Start the demo service on 127.0.0.1, assess it under a
-ramping mix of its endpoints, write the result and the HTML report, and stop the service.
+"""``perfeng demo``: the main job. Start the demo service on 127.0.0.1, diagnose each endpoint
+under a rising load (workflows/demo.py), write the assessment and the HTML report, and stop
+the service.
 
 ``perfeng demo serve`` runs the service alone, for one's own experiments.
 """
@@ -11,137 +12,76 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from perfeng.errors import UsageError
-
-DEFAULT_S = 60.0
-QUICK_S = 20.0
-# Endpoint weights of the mix: mostly cheap calls, with enough of each behaviour to show it.
-MIX = (("fast", 4), ("io", 3), ("cpu", 1), ("lock", 1), ("pool", 2), ("flaky", 1), ("leak", 1))
-PEAK_RATE = 300.0  # enough to saturate /lock (200/s alone) and press on /cpu, on two cores
-STEP_RATE = 150.0  # each endpoint alone, at 75 % of /lock's and /cpu's ceiling (200/s)
+from perfeng.errors import ExitCode, UsageError
 
 
-def _scenario(url: str, duration_s: float) -> object:
-    from perfeng.engine.workloads import RampingRate
-    from perfeng.scenario.model import Check, RequestSpec, Scenario
-
-    ramp, tail = duration_s * 0.4, min(2.0, duration_s * 0.2)
-    workload = RampingRate(
-        stages=((ramp, PEAK_RATE), (duration_s - ramp - tail, PEAK_RATE), (tail, PEAK_RATE / 2)),
-        start_rate=10,
-    )
-    ok = (Check("status", frozenset({200})),)
-    requests = tuple(
-        RequestSpec(name=name, url=f"/{name}", weight=weight, checks=ok) for name, weight in MIX
-    )
-    return Scenario(
-        base_url=url,
-        requests=requests,
-        workloads=(workload,),
-        thresholds=("p99<250ms", "error_rate<5%", "p99{name=fast}<50ms"),
-        source="perfeng demo",
-    )
-
-
-def _duration(args: argparse.Namespace) -> float:
+def _seconds(args: argparse.Namespace) -> float:
+    """Seconds per endpoint: --duration is the whole demo's load time, split evenly."""
     from perfeng.units import parse_duration_s
+    from perfeng.workflows.demo import DEFAULT_S, ENDPOINTS, QUICK_S
 
     if args.duration is None:
         return QUICK_S if args.quick else DEFAULT_S
-    duration = parse_duration_s(args.duration)
-    if duration < 5:
-        raise UsageError("demo --duration must be at least 5s")
-    return duration
-
-
-def _report(run_json: Path, html: Path) -> None:
-    from perfeng.cli.report import run as report
-
-    report(argparse.Namespace(inputs=[str(run_json)], format="html", output=str(html)))
-
-
-def _step(url: str, name: str, seconds: float) -> object:
-    """One endpoint alone at a steady rate: its own behaviour, without the others' noise."""
-    from perfeng.engine.workloads import ConstantRate
-    from perfeng.scenario.model import RequestSpec, Scenario
-
-    return Scenario(
-        base_url=url,
-        requests=(RequestSpec(name=f"step {name}", url=f"/{name}"),),
-        workloads=(ConstantRate(rate=STEP_RATE, duration_s=seconds, name=f"step-{name}"),),
-        source="perfeng demo",
-    )
-
-
-def _steps(url: str, seconds: float) -> tuple[list[dict[str, Any]], str | None]:
-    from perfeng.cli.load import execute
-
-    quiet = argparse.Namespace(grace="2s", seed=None, out=None, quiet=True, json=False)
-    documents = []
-    for name, _ in MIX:
-        document, stop = execute(quiet, _step(url, name, seconds), (), 2.0)
-        documents.append(document)
-        latency = document["summary"]["latency_ms"]
-        print(
-            f"  step /{name} at {STEP_RATE:g}/s: p50 {latency['p50']} ms, p99 "
-            f"{latency['p99']} ms, errors {document['summary']['errors']}",
-            flush=True,
-        )
-        if stop is not None:
-            return documents, stop
-    return documents, None
-
-
-def _combined(documents: list[dict[str, Any]], thresholds: Any) -> dict[str, Any]:
-    from perfeng.gates import evaluate_all
-    from perfeng.model.merge import merge_documents
-    from perfeng.workflows.metadata import collect
-
-    metas = [d["metadata"] for d in documents]
-    start = min(m["start_epoch_s"] for m in metas)
-    merged = merge_documents(
-        documents, collect(start, max(m["end_epoch_s"] for m in metas), sys.argv[1:])
-    )
-    merged["scenario"] = documents[0].get("scenario", {})
-    merged["model"] = "open"
-    merged["notes"] = ["a ramping mix of the endpoints, then each endpoint alone ('step ...')"]
-    merged["interrupted"] = next(
-        (d.get("interrupted") for d in documents if d.get("interrupted")), None
-    )
-    summary = merged["summary"]
-    summary["thresholds"] = [v.to_dict() for v in evaluate_all(thresholds, summary)]
-    return merged
+    total = parse_duration_s(args.duration)
+    if total < 2 * len(ENDPOINTS):
+        raise UsageError(f"demo --duration must be at least {2 * len(ENDPOINTS)}s")
+    return total / len(ENDPOINTS)
 
 
 def _assess(args: argparse.Namespace) -> int:
-    from perfeng.cli.load import execute, finish
+    from perfeng.cli.live import LiveProgress
     from perfeng.demo.server import start_process
-    from perfeng.gates import parse_thresholds
+    from perfeng.model.watch import to_builtins
+    from perfeng.workflows.demo import DemoSettings, run_demo
+    from perfeng.workflows.output import check_writable, write_json
 
-    duration = _duration(args)
-    mix_s, step_s = duration / 2, max(duration / 2 / len(MIX), 1.0)
+    seconds = _seconds(args)
     out = Path(args.out)
-    run_json, html = out / "run.json", out / "report.html"
-    loud = argparse.Namespace(grace="5s", seed=None, out=str(run_json), quiet=False, json=False)
+    result, html = out / "assessment.json", out / "report.html"
+    check_writable(str(result))
+    live = LiveProgress(sys.stderr, enabled=True)
     service = start_process()
     try:
         print(
-            f"perfeng demo: demo service at {service.url}; {mix_s:g}s ramping to "
-            f"{PEAK_RATE:g} req/s over a mix of its endpoints, then {step_s:g}s on each "
-            f"endpoint alone at {STEP_RATE:g} req/s",
+            f"perfeng demo: the demo service runs at {service.url} (PID "
+            f"{service.process.pid}). Each endpoint gets a rising load while perfeng watches "
+            "the service's CPU, memory and threads and profiles it with py-spy; then it says "
+            "what limits that endpoint.",
             flush=True,
         )
-        scenario: Any = _scenario(service.url, mix_s)
-        thresholds = parse_thresholds(scenario.thresholds)
-        mix, stop = execute(loud, scenario, thresholds, 5.0)
-        steps: list[dict[str, Any]] = []
-        if stop is None:
-            steps, stop = _steps(service.url, step_s)
+        settings = DemoSettings(
+            seconds=seconds,
+            on_event=lambda line: print(line, flush=True),
+            on_progress=live.update,
+            argv=sys.argv[1:],
+        )
+        with live:
+            assessment = run_demo(service.url, service.process.pid, settings)
     finally:
         service.stop()
-    code = finish(loud, _combined([mix, *steps], thresholds), stop)
-    _report(run_json, html)
-    return code
+    write_json(str(result), to_builtins(assessment))  # type: ignore[arg-type]
+    _print_lessons(assessment)
+    _report(result, html)
+    return int(ExitCode.INTERRUPTED if assessment.interrupted else ExitCode.OK)
+
+
+def _print_lessons(assessment: Any) -> None:
+    print("\nWhat the demo shows:")
+    for item in assessment.lessons:
+        print(f"  {item.path:<7} {item.title}")
+        if item.lesson:
+            print(f"          {item.lesson}")
+    for finding in assessment.findings:
+        for where in finding.where[:1]:
+            place = where.file + (f":{where.line}" if where.line else "")
+            code = f" ({where.code})" if where.code else ""
+            print(f"  {finding.name}: the profile points at {where.function} in {place}{code}")
+
+
+def _report(result: Path, html: Path) -> None:
+    from perfeng.cli.report import run as report
+
+    report(argparse.Namespace(inputs=[str(result)], format="html", output=str(html)))
 
 
 def serve(port: int) -> int:

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     return run_prepared(args, scenario)
 
 
-def watching_of(args: argparse.Namespace) -> Any:
+def watching_of(args: argparse.Namespace, log: str | None = None) -> Any:
     """The --target-* and --profile flags, or None when nothing is to be watched."""
     from perfeng.workflows.load import Watching, check_watching
 
@@ -121,7 +121,8 @@ def watching_of(args: argparse.Namespace) -> Any:
             raise UsageError("--profile needs a target to watch: --target-pid or --target-cmd")
         return None
     out = getattr(args, "out", None)
-    log = str(Path(out).with_suffix(".target.log")) if out else "perfeng-target.log"
+    if log is None:
+        log = str(Path(out).with_suffix(".target.log")) if out else "perfeng-target.log"
     watching = Watching(
         pids=pids,
         command=command,

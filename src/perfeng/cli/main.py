@@ -270,6 +270,61 @@ def _add_capacity(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.set_defaults(handler="perfeng.cli.capacity:run")
 
 
+def _add_assess(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "assess",
+        help="the whole job: unloaded baseline, capacity under the SLO, a watched and profiled "
+        "run at the limit, ranked findings and a verdict",
+        description="Assess a service within a time budget: an unloaded baseline, capacity "
+        "find under the SLOs, a diagnosis run (resources and a py-spy profile when the target "
+        "is watched), a USL fit and the findings. Writes DIR/assessment.json and "
+        "DIR/report.html. See docs/diagnose.md.",
+        epilog=f"exit codes:\n{exit_code_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("target", help="URL or scenario.toml")
+    p.add_argument(
+        "--slo",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="what the service must meet, e.g. 'p99<200ms' (repeatable)",
+    )
+    p.add_argument("--budget", default="5m", help="the time to spend in all (default 5m)")
+    p.add_argument("--start", default="10", help="first capacity step (default 10/s)")
+    p.add_argument("--max", default="100000", help="highest rate to try (default 100000/s)")
+    p.add_argument("--resolution", default="10%", help="capacity resolution (default 10%%)")
+    p.add_argument("--timeout", help="total timeout per request (default 10s)")
+    p.add_argument(
+        "--out", default="perfeng-assessment", help="folder for assessment.json and report.html"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress and no summary")
+    add_watch_flags(p)
+    p.set_defaults(handler="perfeng.cli.assess:run")
+
+
+def _add_diagnose(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "diagnose",
+        help="ranked findings of an existing result: what limits the target, what to fix first",
+        description="Print the findings of a run result (or an assessment's diagnosis run), "
+        "computed from its latency, resources and profile. See docs/diagnose.md.",
+        epilog=f"exit codes:\n{exit_code_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("result", help="a run result (run.json) or an assessment.json")
+    p.add_argument(
+        "--slo",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="judge against these SLOs instead of the run's thresholds",
+    )
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.add_argument("--format", choices=("text", "md"), default="text", help="text or Markdown")
+    p.set_defaults(handler="perfeng.cli.diagnose:run")
+
+
 def _add_compare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "compare",
@@ -448,6 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(sub)
     _add_report(sub)
     _add_capacity(sub)
+    _add_assess(sub)
+    _add_diagnose(sub)
     _add_bench(sub)
     _add_compare(sub)
     _add_gate(sub)

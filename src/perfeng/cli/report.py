@@ -66,7 +66,34 @@ def _capacity_page(path: str) -> str | None:
     return render_find(data)
 
 
+def _assessment_page(path: str) -> str | None:
+    """The HTML page of an assessment (or of the demo), or None for other files."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    from perfeng.model.assessment import FORMAT, read_assessment
+    from perfeng.model.watch import ShapeError
+
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return None
+    try:
+        read_assessment(data, path)
+    except ShapeError as exc:
+        raise ConfigError(str(exc)) from None
+    from perfeng.report.assessment_html import render
+
+    return render(data)
+
+
 def run(args: argparse.Namespace) -> int:
+    page = _assessment_page(args.inputs[0]) if len(args.inputs) == 1 else None
+    if page is not None:
+        if args.format != "html":
+            raise UsageError("an assessment is rendered as HTML; use perfeng diagnose for text")
+        return _write(args.output or "report.html", page, getattr(args, "quiet", False))
     page = _capacity_page(args.inputs[0]) if len(args.inputs) == 1 else None
     if page is not None and args.format == "html":
         return _write(args.output or "capacity.html", page)
@@ -83,10 +110,11 @@ def run(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def _write(output: str, text: str) -> int:
+def _write(output: str, text: str, quiet: bool = False) -> int:
     try:
         Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror}") from None
-    print(f"report written to {output}")
+    if not quiet:
+        print(f"report written to {output}")
     return int(ExitCode.OK)

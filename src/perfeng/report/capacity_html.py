@@ -38,6 +38,20 @@ def _steps_table(steps: list[dict[str, Any]]) -> str:
 
 def render_find(document: dict[str, Any]) -> str:
     result = document["capacity"]
+    best = result.get("max_sustainable_rps")
+    banner = f"Max sustainable rate: {best:,.1f} req/s" if best else "No rate met the SLOs"
+    body = (
+        f"<h1>perfeng capacity</h1><div class='muted'>{_e(result.get('target'))} · SLOs: "
+        f"{_e(', '.join(result.get('slos', [])))}</div>"
+        f"<div class='banner {'pass' if best else 'fail'}'>{_e(banner)}; first failing: "
+        f"{_e(result.get('first_failing_rps'))}; knee: {_e(result.get('knee_rps'))}</div>"
+        + capacity_sections(result)
+    )
+    return _page("perfeng capacity", body)
+
+
+def capacity_sections(result: dict[str, Any]) -> str:
+    """The steps' charts and table."""
     steps = sorted(result["steps"], key=lambda s: s["target_rate"])
     offered = [s["target_rate"] for s in steps]
     throughput = charts.points_and_curves(
@@ -60,16 +74,9 @@ def render_find(document: dict[str, Any]) -> str:
         "ms",
         log_y=True,
     )
-    best = result.get("max_sustainable_rps")
-    banner = f"Max sustainable rate: {best:,.1f} req/s" if best else "No rate met the SLOs"
-    body = (
-        f"<h1>perfeng capacity</h1><div class='muted'>{_e(result.get('target'))} · SLOs: "
-        f"{_e(', '.join(result.get('slos', [])))}</div>"
-        f"<div class='banner {'pass' if best else 'fail'}'>{_e(banner)}; first failing: "
-        f"{_e(result.get('first_failing_rps'))}; knee: {_e(result.get('knee_rps'))}</div>"
-        f"<figure>{throughput}</figure><figure>{latency}</figure>" + _steps_table(steps)
-    )
-    return _page("perfeng capacity", body)
+    if not steps:
+        return ""
+    return f"<figure>{throughput}</figure><figure>{latency}</figure>" + _steps_table(steps)
 
 
 def render_fit(

@@ -11,10 +11,13 @@ from typing import Any
 
 from perfeng.report import charts
 from perfeng.report.values import observed_text
+from perfeng.report.watch_html import CSS as WATCH_CSS
+from perfeng.report.watch_html import findings_html, flame_html, resource_charts
 
 Spectrum = list[tuple[float, float]]
 
-_CSS = """
+_CSS = (
+    """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#111827;background:#f9fafb}
 main{max-width:960px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px}
@@ -30,6 +33,8 @@ padding:4px 8px;text-align:right} td:first-child,th:first-child{text-align:left}
 figure{margin:8px 0;background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:8px}
 figure svg{width:100%;height:auto} .muted{color:#6b7280;font-size:12px}
 """
+    + WATCH_CSS
+)
 
 
 def _e(value: object) -> str:
@@ -178,25 +183,36 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def render(document: dict[str, Any], spectrum: Spectrum) -> str:
-    """One run."""
+def run_sections(document: dict[str, Any], spectrum: Spectrum | None) -> str:
+    """Everything about one run below its heading: findings first, then the evidence."""
     summary = document["summary"]
     figures = _timeseries_charts("run", summary)
-    figures.insert(
-        2,
-        charts.percentile_distribution(
-            "Latency by percentile (HdrHistogram style)", [("latency", spectrum)]
-        ),
-    )
-    body = (
-        f"<h1>perfeng load test</h1><div class='muted'>{_e(document['metadata'].get('start_utc'))}"
-        f" · {_e(document.get('scenario', {}).get('base_url', ''))}</div>"
-        + _banner(summary)
+    figures[2:2] = resource_charts(document)  # under the latency charts, on the same axis
+    if spectrum is not None:
+        figures.insert(
+            2,
+            charts.percentile_distribution(
+                "Latency by percentile (HdrHistogram style)", [("latency", spectrum)]
+            ),
+        )
+    return (
+        _banner(summary)
+        + findings_html(document.get("findings") or [])
         + _cards(summary)
         + _warnings(document)
         + _thresholds(summary)
         + "".join(f"<figure>{svg}</figure>" for svg in figures)
+        + flame_html(document)
         + _names(summary)
+    )
+
+
+def render(document: dict[str, Any], spectrum: Spectrum) -> str:
+    """One run."""
+    body = (
+        f"<h1>perfeng load test</h1><div class='muted'>{_e(document['metadata'].get('start_utc'))}"
+        f" · {_e(document.get('scenario', {}).get('base_url', ''))}</div>"
+        + run_sections(document, spectrum)
         + _metadata(document)
     )
     return _page("perfeng report", body)
