@@ -117,6 +117,7 @@ ROUTES: dict[str, Callable[[], tuple[int, bytes]]] = {
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: many requests per connection
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
 
     def do_GET(self) -> None:
         handler = ROUTES.get(self.path.split("?", 1)[0])

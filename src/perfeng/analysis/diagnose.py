@@ -223,16 +223,37 @@ def _queueing_evidence(run: Run, limit: Limit | Sequence[Second]) -> list[str]:
 
 
 def _generator(run: Run) -> Finding | None:
-    warnings = run.document.get("generator", {}).get("warnings", [])
+    """First whenever the generator's health warnings fired; how much it matters sets its
+    severity: a generator out of CPU is critical, a late schedule is weighed against the
+    latency it could distort (the unloaded median)."""
+    generator = run.document.get("generator", {})
+    warnings = generator.get("warnings", [])
     if not warnings:
         return None
+    cpu = float(generator.get("cpu_share_of_core") or 0.0)
+    lag = max(
+        float((generator.get(key) or {}).get("p99") or 0.0)
+        for key in ("schedule_lag_ms", "loop_lag_ms")
+    )
+    share = lag / max(run.base.p50_ms, 0.001)
+    severity: Any = (
+        "critical" if cpu >= 0.9 or share >= 0.5 else "warning" if share >= 0.1 else "info"
+    )
+    evidence = list(warnings)
+    if severity != "critical":
+        evidence.append(
+            f"a lag of {human_ms(lag)} is {share:.0%} of the unloaded median latency "
+            f"({human_ms(run.base.p50_ms)}): it blurs the fastest answers, not the findings"
+        )
     return Finding(
         id="generator",
-        title="The load generator, not the target, may have set these numbers",
-        severity="critical",
+        title="The load generator was short of CPU time: its figures are less certain"
+        if severity != "critical"
+        else "The load generator, not the target, may have set these numbers",
+        severity=severity,
         impact=1.0,
-        evidence=list(warnings),
-        figures={"cpu_share_of_core": run.document["generator"].get("cpu_share_of_core")},
+        evidence=evidence,
+        figures={"cpu_share_of_core": cpu, "lag_p99_ms": lag},
         next_step=(
             "Give perfeng a CPU of its own (taskset, or another machine), lower the load, or "
             "split it over several generators and `perfeng merge` their results; the "
@@ -301,7 +322,7 @@ def _cpu(run: Run, limit: Limit | None) -> Finding | None:
     saturated_seconds = (
         list(limit.seconds) if limit else [s for s in run.seconds[:-1] if saturated(s, run.base)]
     )
-    if len(saturated_seconds) >= 3:
+    if len(saturated_seconds) >= 2:
         hot = [s for s in saturated_seconds if _cpu_bound(run, s)]
         if len(hot) >= 0.6 * len(saturated_seconds):
             return _cpu_finding(run, hot, limit, critical=True)

@@ -145,18 +145,23 @@ def baseline_of(seconds: Sequence[Second]) -> Baseline | None:
     usable = [
         s
         for s in seconds
-        if s.requests >= MIN_REQUESTS and s.p50_ms is not None and (s.offered or 0) > 0
+        if s.requests >= MIN_REQUESTS
+        and s.p50_ms is not None
+        and (s.offered or 0) > 0
+        and s.duration_s >= 0.2  # a first slice of a few milliseconds is the warm-up
     ]
     if not usable:
         return None
     loaded = sorted(usable, key=lambda s: (s.offered or 0.0, s.elapsed_s))
     low = loaded[: max(2, len(loaded) // 5)]
+    # The lowest median among the least-loaded seconds: in a short ramp some of them may
+    # already queue, which only ever raises latency. A median, not a mean, for Little's law:
+    # on a shared machine a few stalls move a lightly loaded second's mean by tens of percent.
+    p50 = min(float(s.p50_ms or 0.0) for s in low)
     return Baseline(
-        p50_ms=statistics.median(float(s.p50_ms or 0.0) for s in low),
+        p50_ms=p50,
         p99_ms=statistics.median(float(s.p99_ms or 0.0) for s in low),
-        # The median, not the mean: on a shared machine a few stalls move the mean of a
-        # lightly loaded second by tens of percent, and Little's law then miscounts.
-        mean_ms=statistics.median(float(s.p50_ms or 0.0) for s in low),
+        mean_ms=p50,
         source="lowest-load seconds",
     )
 
@@ -192,10 +197,10 @@ class Limit:
 def throughput_limit(
     seconds: Sequence[Second], base: Baseline, *, open_model: bool
 ) -> Limit | None:
-    """Saturated for at least 3 seconds while offered more than it answered (open model) or
+    """Saturated for at least 2 seconds while offered more than it answered (open model) or
     while its throughput stayed flat as latency grew (closed model)."""
     hit = tuple(s for s in seconds if saturated(s, base))
-    if len(hit) < 3:
+    if len(hit) < 2:
         return None
     rate = statistics.median(s.achieved for s in hit)
     if open_model:

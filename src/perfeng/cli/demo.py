@@ -32,7 +32,7 @@ def _assess(args: argparse.Namespace) -> int:
     from perfeng.cli.live import LiveProgress
     from perfeng.demo.server import start_process
     from perfeng.model.watch import to_builtins
-    from perfeng.workflows.demo import DemoSettings, run_demo
+    from perfeng.workflows.demo import ENDPOINTS, QUICK_ENDPOINTS, DemoSettings, run_demo
     from perfeng.workflows.output import check_writable, write_json
 
     seconds = _seconds(args)
@@ -51,6 +51,7 @@ def _assess(args: argparse.Namespace) -> int:
         )
         settings = DemoSettings(
             seconds=seconds,
+            endpoints=QUICK_ENDPOINTS if args.quick else tuple(p for p, _ in ENDPOINTS),
             on_event=lambda line: print(line, flush=True),
             on_progress=live.update,
             argv=sys.argv[1:],

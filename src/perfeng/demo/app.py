@@ -52,6 +52,7 @@ class Demo:
         self.flaky_in_flight = 0
         self.leaked: list[bytes] = []
         self.requests = 0
+        self.in_flight = 0  # requests inside the application now (/stats counts itself)
 
     async def fast(self) -> tuple[int, bytes]:
         # About 1 ms: a cheap lookup.
@@ -106,6 +107,7 @@ class Demo:
     async def stats(self) -> tuple[int, bytes]:
         body = {
             "requests": self.requests,
+            "in_flight": self.in_flight,
             "leaked_bytes": 1024 * len(self.leaked),
             "cpu_loops": self.cpu_loops,
         }
@@ -141,7 +143,11 @@ def make_app(state: Demo | None = None) -> Callable[[Scope, Receive, Send], Awai
             demo = Demo()
         demo.requests += 1
         handler = ROUTES.get(scope["path"])
-        status, body = (404, b"not found\n") if handler is None else await handler(demo)
+        demo.in_flight += 1
+        try:
+            status, body = (404, b"not found\n") if handler is None else await handler(demo)
+        finally:
+            demo.in_flight -= 1
         kind = b"application/json" if scope["path"] == "/stats" else b"text/plain"
         await send(
             {"type": "http.response.start", "status": status, "headers": [(b"content-type", kind)]}

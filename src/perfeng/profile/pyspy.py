@@ -59,6 +59,18 @@ def explain(log: str, returncode: int | None) -> tuple[str, str | None]:
     return f"py-spy stopped (exit code {returncode}): {first or 'no message'}", None
 
 
+def observer_priority() -> None:
+    """Observers (the watcher, py-spy) run at nice 10 on every CPU: they yield to the load
+    generator when both are due, and do not inherit a generator pinned to its own CPU."""
+    import contextlib
+    import os
+
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    with contextlib.suppress(OSError):
+        os.nice(10)
+
+
 @dataclass
 class Recorder:
     """One running ``py-spy record`` writing raw collapsed stacks to ``output``."""
@@ -71,9 +83,6 @@ class Recorder:
     def start(cls, binary: str, pid: int, rate: int, idle: bool, output: Path) -> Recorder:
         log = output.with_name(output.name + ".log")
         command = [
-            "nice",
-            "-n",
-            "10",
             binary,
             "record",
             "--pid",
@@ -96,7 +105,7 @@ class Recorder:
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                start_new_session=True,
+                start_new_session=True,  # inherits the watcher's nice 10 and its CPUs
             )
         return cls(process, output, log)
 

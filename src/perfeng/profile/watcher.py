@@ -11,7 +11,6 @@ of input). Each second it appends a line to ``resources.jsonl``; when stopped it
 from __future__ import annotations
 
 import json
-import os
 import selectors
 import sys
 import time
@@ -184,12 +183,15 @@ class Sampler:
                 trees.append({"pid": pid, "name": "?", "cmdline": []})
         return {"cpu_count": psutil.cpu_count() or 1, "trees": trees}
 
-    def read(self) -> None:
+    def read(self, boundary: int | None = None) -> None:
+        """Read now; the sample since the last reading is labelled with the second that
+        ends at ``boundary`` (the tick this reading was for), whatever the wake-up jitter."""
         now = time.time()
+        second = (boundary if boundary is not None else round(now)) - 1
         system = read_system(now, self.generator, self.notes)
         trees = {pid: read_tree(root, now, self.notes) for pid, root in self.roots.items()}
         if self.last is not None:
-            self._write(self.last, (system, trees), int(now) - 1)
+            self._write(self.last, (system, trees), second)
         self.last = (system, trees)
 
     def _write(
@@ -225,14 +227,15 @@ def _process(pid: int | None) -> psutil.Process | None:
         return None
 
 
-def _wait(selector: selectors.BaseSelector) -> str | None:
-    """The next command, or None when the next wall-clock second has come first."""
-    now = time.time()
-    timeout = max(int(now) + 1 + _TICK_OFFSET_S - now, 0.0)
-    if selector.select(timeout):
-        line = sys.stdin.readline()
-        return line.strip() if line else "stop"
-    return None
+def _wait(selector: selectors.BaseSelector, boundary: int) -> str | None:
+    """The next command, or None when the wall clock has reached ``boundary`` first."""
+    while True:
+        timeout = boundary + _TICK_OFFSET_S - time.time()
+        if timeout <= 0:
+            return None
+        if selector.select(timeout):
+            line = sys.stdin.readline()
+            return line.strip() if line else "stop"
 
 
 def run(spec: WatchSpec) -> int:
@@ -258,11 +261,14 @@ def _loop(sampler: Sampler, profiler: Profiler) -> None:
     selector = selectors.DefaultSelector()
     selector.register(sys.stdin, selectors.EVENT_READ)
     elapsed = 0.0
+    boundary = int(time.time()) + 1
     while True:
-        command = _wait(selector)
+        command = _wait(selector, boundary)
         if command is None:
-            sampler.read()
+            sampler.read(boundary)
             profiler.check()
+            # The next second still to come (after a stall, the missed ones are one sample).
+            boundary = max(boundary + 1, int(time.time()) + 1)
             continue
         word, *args = command.split()
         if word == "stage" and len(args) == 2:
@@ -279,7 +285,7 @@ def _loop(sampler: Sampler, profiler: Profiler) -> None:
 
 def main() -> int:
     spec = WatchSpec.from_json(sys.argv[1])
-    os.nice(10)  # the generator comes first when both are due on a busy CPU
+    pyspy.observer_priority()
     try:
         return run(spec)
     except psutil.NoSuchProcess as exc:

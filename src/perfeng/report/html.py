@@ -12,7 +12,8 @@ from typing import Any
 from perfeng.report import charts
 from perfeng.report.values import observed_text
 from perfeng.report.watch_html import CSS as WATCH_CSS
-from perfeng.report.watch_html import findings_html, flame_html, resource_charts
+from perfeng.report.watch_html import DASHED as WATCH_DASHED
+from perfeng.report.watch_html import findings_html, flame_html, resource_panels
 
 Spectrum = list[tuple[float, float]]
 
@@ -114,36 +115,36 @@ def _names(summary: dict[str, Any]) -> str:
     return f"<h2>Requests by name</h2><table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
-def _timeseries_charts(label: str, summary: dict[str, Any]) -> list[str]:
+def _timeseries_panels(summary: dict[str, Any]) -> list[charts.Panel]:
     series = summary["timeseries"]
     xs = [e["elapsed_s"] for e in series]
-    throughput = charts.lines(
-        "Throughput and target rate",
-        [
-            (f"achieved ({label})", xs, [e["achieved_rate"] for e in series]),
-            ("target", xs, [e["target_rate"] for e in series]),
-        ],
-        "seconds",
-        "requests/s",
-        dashed=("target",),
-    )
-    latency = charts.lines(
-        "Latency over time",
-        [
-            (key.replace("_ms", ""), xs, [e.get(key) for e in series])
-            for key in ("p50_ms", "p90_ms", "p99_ms", "max_ms")
-        ],
-        "seconds",
-        "ms",
-        log_y=True,
-    )
     classes = sorted({c for e in series for c in e.get("errors_by_class", {})})
-    errors = charts.stacked_bars(
-        "Errors by class",
-        xs,
-        {c: [e.get("errors_by_class", {}).get(c, 0) for e in series] for c in classes},
-    )
-    return [throughput, latency, errors]
+    return [
+        (
+            "Throughput and target rate",
+            "requests/s",
+            [
+                ("achieved", xs, [e["achieved_rate"] for e in series]),
+                ("target", xs, [e["target_rate"] for e in series]),
+            ],
+            False,
+        ),
+        (
+            "Latency over time",
+            "ms",
+            [
+                (key.replace("_ms", ""), xs, [e.get(key) for e in series])
+                for key in ("p50_ms", "p90_ms", "p99_ms", "max_ms")
+            ],
+            True,
+        ),
+        (
+            "Errors by class",
+            "errors",
+            [(c, xs, [e.get("errors_by_class", {}).get(c, 0) for e in series]) for c in classes],
+            False,
+        ),
+    ]
 
 
 def _warnings(document: dict[str, Any]) -> str:
@@ -186,14 +187,13 @@ def _page(title: str, body: str) -> str:
 def run_sections(document: dict[str, Any], spectrum: Spectrum | None) -> str:
     """Everything about one run below its heading: findings first, then the evidence."""
     summary = document["summary"]
-    figures = _timeseries_charts("run", summary)
-    figures[2:2] = resource_charts(document)  # under the latency charts, on the same axis
+    panels = _timeseries_panels(summary) + resource_panels(document)  # one time axis
+    figures = [charts.timeline(panels, dashed=("target", *WATCH_DASHED), bars="Errors by class")]
     if spectrum is not None:
-        figures.insert(
-            2,
+        figures.append(
             charts.percentile_distribution(
                 "Latency by percentile (HdrHistogram style)", [("latency", spectrum)]
-            ),
+            )
         )
     return (
         _banner(summary)

@@ -60,8 +60,11 @@ def _elapsed_of(document: dict[str, Any]) -> tuple[float, float]:
     return float(document["metadata"].get("start_epoch_s") or 0), 0.0
 
 
-def resource_charts(document: dict[str, Any]) -> list[str]:
-    """Target CPU and memory, on the time axis of the latency charts (seconds from start)."""
+DASHED = ("machine (all CPUs)", "load generator")
+
+
+def resource_panels(document: dict[str, Any]) -> list[charts.Panel]:
+    """Target CPU and memory, for the latency charts' time axis (seconds from the start)."""
     resources = document.get("resources")
     if not resources or not resources.get("system"):
         return []
@@ -71,25 +74,19 @@ def resource_charts(document: dict[str, Any]) -> list[str]:
         return time - t0 + e0 + 0.5  # a sample covers [time, time + 1): plot its middle
 
     system = resources["system"]
-    cpu_series = [
+    cpu: list[charts.Series] = [
         (
-            f"PID {tree['pid']} {tree['name']}",
+            f"PID {tree['pid']}",
             [x(s["time"]) for s in tree["samples"]],
             [s["cpu_pct"] for s in tree["samples"]],
         )
         for tree in resources["trees"]
     ]
-    cpu_series.append(
-        ("machine (all CPUs, %)", [x(s["time"]) for s in system], [s["cpu_pct"] for s in system])
+    cpu.append((DASHED[0], [x(s["time"]) for s in system], [s["cpu_pct"] for s in system]))
+    cpu.append(
+        (DASHED[1], [x(s["time"]) for s in system], [s["generator_cpu_pct"] for s in system])
     )
-    cpu_series.append(
-        (
-            "load generator",
-            [x(s["time"]) for s in system],
-            [s["generator_cpu_pct"] for s in system],
-        )
-    )
-    memory = [
+    memory: list[charts.Series] = [
         (
             f"PID {tree['pid']} RSS",
             [x(s["time"]) for s in tree["samples"]],
@@ -98,14 +95,8 @@ def resource_charts(document: dict[str, Any]) -> list[str]:
         for tree in resources["trees"]
     ]
     return [
-        charts.lines(
-            "Target CPU (% of one core) and the machine's",
-            cpu_series,
-            "seconds",
-            "% CPU",
-            dashed=("machine (all CPUs, %)", "load generator"),
-        ),
-        charts.lines("Target memory (RSS)", memory, "seconds", "MiB"),
+        ("Target CPU (% of one core) and the machine's (%)", "% CPU", cpu, False),
+        ("Target memory (RSS)", "MiB", memory, False),
     ]
 
 

@@ -14,7 +14,7 @@ from msgspec.structs import replace
 
 from perfeng.model.assessment import Assessment, Lesson, Phase
 from perfeng.model.findings import Finding, read_findings
-from perfeng.units import human_rate
+from perfeng.units import human_rate, human_seconds
 from perfeng.workflows.load import LoadSettings, Target, Watching, run_load
 
 START_RATE = 20.0
@@ -22,7 +22,11 @@ PEAK_RATE = 600.0  # past /cpu's, /lock's and /pool's limits; well within /fast'
 MAX_IN_FLIGHT = 200  # a bounded queue: an overloaded endpoint drops arrivals, and recovers fast
 SLOS = ("p99<100ms", "error_rate<1%")
 DEFAULT_S = 11.0  # per endpoint: make demo stays under two minutes
-QUICK_S = 3.5
+QUICK_S = 5.5
+QUICK_ENDPOINTS = ("/io", "/cpu", "/lock", "/flaky", "/leak")  # one of each lesson
+UNLOADED_S = 1.0  # each endpoint starts with a second at the start rate: its unloaded latency
+RAMP_SHARE = 0.6  # of the rest rising to the peak; then the peak is held
+GRACE_S = 0.3  # an overloaded endpoint's queue is not worth waiting for
 IDLE_WAIT_S = 8.0  # at most this long for the service to finish an overload's backlog
 
 # What each endpoint models, in the order the lesson goes.
@@ -61,14 +65,17 @@ class DemoSettings:
     on_progress: Callable[[Any], None] | None = None
     argv: list[str] = field(default_factory=list)
     profile_rate: int = 100
+    endpoints: tuple[str, ...] = tuple(path for path, _ in ENDPOINTS)
 
 
 def scenario_for(url: str, path: str, seconds: float) -> Any:
     from perfeng.engine.workloads import RampingRate
     from perfeng.scenario.model import RequestSpec, Scenario
 
+    ramp = round((seconds - UNLOADED_S) * RAMP_SHARE, 3)
+    hold = round(seconds - UNLOADED_S - ramp, 3)
     workload = RampingRate(
-        stages=((seconds, PEAK_RATE),),
+        stages=((UNLOADED_S, START_RATE), (ramp, PEAK_RATE), (hold, PEAK_RATE)),
         start_rate=START_RATE,
         max_in_flight=MAX_IN_FLIGHT,
         name=f"ramp {path}",
@@ -102,21 +109,30 @@ def pin_apart(service_pid: int) -> str | None:
     return f"the service runs on CPU {cpus[-1]}, the load generator on the others"
 
 
-def wait_until_idle(pid: int, limit_s: float = IDLE_WAIT_S) -> None:
-    """After an overload the service is still answering requests the generator gave up on;
-    the next endpoint must start on an idle service."""
-    import psutil
+def wait_until_idle(url: str, limit_s: float = IDLE_WAIT_S) -> bool:
+    """After an overload the service still works through requests the generator gave up on
+    (on the CPU, or queued on a lock); the next endpoint must start on an idle service: one
+    whose /stats answers at once and counts no request but itself, twice in a row."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
 
-    try:
-        process = psutil.Process(pid)
-        process.cpu_percent(None)
-        deadline = time.monotonic() + limit_s
-        quiet = 0
-        while time.monotonic() < deadline and quiet < 2:
-            time.sleep(0.2)
-            quiet = quiet + 1 if process.cpu_percent(None) < 20 else 0
-    except psutil.Error:
-        return
+    parts = urlsplit(url)
+    deadline = time.monotonic() + limit_s
+    quiet = 0
+    while time.monotonic() < deadline and quiet < 2:
+        began = time.monotonic()
+        try:
+            conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=2)
+            conn.request("GET", "/stats")
+            busy = json.loads(conn.getresponse().read()).get("in_flight", 1) > 1
+            conn.close()
+        except (OSError, ValueError):
+            busy = True
+        quick = time.monotonic() - began < 0.05
+        quiet = quiet + 1 if quick and not busy else 0
+        time.sleep(0.1)
+    return quiet >= 2
 
 
 def diagnose_endpoint(url: str, pid: int, path: str, settings: DemoSettings) -> dict[str, Any]:
@@ -127,7 +143,7 @@ def diagnose_endpoint(url: str, pid: int, path: str, settings: DemoSettings) -> 
     watched = Target(
         (pid,), Watching(pids=(pid,), profile=True, profile_rate=settings.profile_rate)
     )
-    load = LoadSettings(grace_s=1.0, on_progress=settings.on_progress, argv=settings.argv)
+    load = LoadSettings(grace_s=GRACE_S, on_progress=settings.on_progress, argv=settings.argv)
     outcome = run_load(scenario, parse_thresholds(SLOS), load, watched)
     document = outcome.document
     if outcome.stop_reason:
@@ -176,10 +192,12 @@ def _endpoints(url: str, pid: int, settings: DemoSettings, started: float) -> As
     headline: list[Finding] = []
     interrupted = None
     for path, models in ENDPOINTS:
+        if path not in settings.endpoints:
+            continue
         at = time.time() - started
         settings.on_event(
-            f"{path}: {models}; {human_rate(START_RATE)} rising to {human_rate(PEAK_RATE)} "
-            f"over {settings.seconds:g} s"
+            f"{path}: {models}; {human_rate(START_RATE)}, rising to {human_rate(PEAK_RATE)} "
+            f"over {human_seconds(settings.seconds)}"
         )
         document = diagnose_endpoint(url, pid, path, settings)
         runs[path] = document
@@ -200,7 +218,7 @@ def _endpoints(url: str, pid: int, settings: DemoSettings, started: float) -> As
         if document.get("interrupted"):
             interrupted = str(document["interrupted"])
             break
-        wait_until_idle(pid)
+        wait_until_idle(url)
     return Assessment(
         kind="demo",
         metadata=collect(started, time.time(), settings.argv),
