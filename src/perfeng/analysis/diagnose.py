@@ -48,6 +48,7 @@ from perfeng.analysis.seconds import (
     join,
     linear_fit,
     saturated,
+    stalled,
     throughput_limit,
 )
 from perfeng.model import histogram as hdr
@@ -149,7 +150,7 @@ def _rules(run: Run) -> list[Finding | None]:
     found.append(cpu)
     if cpu is None or cpu.severity != "critical":
         found.append(_limit(run, limit))
-    found += [_errors(run), _growth(run, "rss"), _growth(run, "fds"), _tail(run)]
+    found += [_stall(run), _errors(run), _growth(run, "rss"), _growth(run, "fds"), _tail(run)]
     if not any(f is not None and f.id in LIMITS for f in found):
         found.append(_no_bottleneck(run))
     return found
@@ -527,6 +528,37 @@ def _unexplained_limit(run: Run, limit: Limit) -> Finding:
         next_step=(
             "Watch the target during the run (--target-pid PID or --target-cmd '...') so that "
             "perfeng can tell CPU saturation from a lock or a pool, and name the code."
+        ),
+    )
+
+
+# ---- stalls ----------------------------------------------------------------------------------
+
+
+def _stall(run: Run) -> Finding | None:
+    """Whole seconds with load offered and not one answer: the target (or the machine)
+    stopped, which no throughput limit explains."""
+    stopped = [s for s in run.seconds if stalled(s)]
+    if not stopped:
+        return None
+    first = stopped[0]
+    return Finding(
+        id="stall",
+        title=f"The target stopped answering for {len(stopped)} s (from {first.elapsed_s:.0f} s)",
+        severity="critical",
+        impact=round(_share_of_requests(run, stopped) + len(stopped) / max(len(run.seconds), 1), 4),
+        evidence=[
+            f"{len(stopped)} seconds with load offered ({run.load_text(first.offered)}) and no "
+            "answer at all",
+            "a pause of the whole process (a long garbage collection, a lock held across a slow "
+            "call, swapping) or of the machine",
+        ],
+        figures={"seconds": len(stopped), "from_s": round(first.elapsed_s, 1)},
+        window_s=_window(stopped),
+        next_step=(
+            "Look at what the target did then: its log, the profile of that stage, and the "
+            "machine's steal and PSI figures in the resources; a repeat of the run tells a "
+            "one-off pause of the machine from the target's own."
         ),
     )
 

@@ -166,6 +166,11 @@ def baseline_of(seconds: Sequence[Second]) -> Baseline | None:
     )
 
 
+def stalled(second: Second) -> bool:
+    """Load was offered for most of a second and not one answer came back."""
+    return second.requests == 0 and (second.offered or 0) >= 5 and second.duration_s >= 0.5
+
+
 def saturated(second: Second, base: Baseline) -> bool:
     """The target is falling behind: arrivals dropped, answers short of the offered rate, or
     requests queueing (median latency at least twice the unloaded one, and 1 ms more)."""
@@ -199,10 +204,12 @@ def throughput_limit(
 ) -> Limit | None:
     """Saturated for at least 2 seconds while offered more than it answered (open model) or
     while its throughput stayed flat as latency grew (closed model)."""
-    hit = tuple(s for s in seconds if saturated(s, base))
+    hit = tuple(s for s in seconds if saturated(s, base) and not stalled(s))
     if len(hit) < 2:
         return None
     rate = statistics.median(s.achieved for s in hit)
+    if rate <= 0:
+        return None
     if open_model:
         offered = statistics.median(float(s.offered or 0.0) for s in hit)
         if offered < 1.1 * rate:

@@ -18,6 +18,7 @@ Figure = float | int | str | None
 # The causes perfeng knows, in the order a tie in impact is broken.
 KINDS = (
     "generator",
+    "stall",
     "cpu_saturation",
     "serialisation",
     "pool_limit",
@@ -33,6 +34,7 @@ KINDS = (
 # Causes that limit the load a system can take (their absence is "no bottleneck").
 LIMITS = frozenset(
     {
+        "stall",
         "cpu_saturation",
         "serialisation",
         "pool_limit",

@@ -1,0 +1,106 @@
+"""The demo teaches: each endpoint of the real demo service, under the demo's own load and
+watched as the demo watches it, gets the diagnosis it was written to show."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from perfeng.demo.server import DemoProcess, start_process
+from perfeng.model.findings import LIMITS, read_findings
+from perfeng.workflows.demo import DemoSettings, run_demo, top_finding
+from tests.integration.cli_helpers import perfeng
+
+SECONDS = 9.0  # per endpoint: 1 s unloaded, a ramp to 600/s, then the peak held
+
+EXPECTED = {
+    "/fast": "no_bottleneck",
+    "/io": "no_bottleneck",
+    "/cpu": "cpu_saturation",
+    "/lock": "serialisation",
+    "/pool": "pool_limit",
+    "/flaky": "errors_under_load",
+    "/leak": "memory_growth",
+}
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[DemoProcess]:
+    service = start_process()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def diagnose(service: DemoProcess, path: str) -> tuple[dict[str, Any], list[Any]]:
+    settings = DemoSettings(seconds=SECONDS, endpoints=(path,), on_event=lambda _: None)
+    assessment = run_demo(service.url, service.process.pid, settings)
+    document = assessment.runs[path]
+    return document, read_findings(document["findings"], path)
+
+
+@pytest.mark.parametrize("path", list(EXPECTED))
+def test_each_endpoint_gets_its_diagnosis(demo: DemoProcess, path: str) -> None:
+    document, findings = diagnose(demo, path)
+    top = top_finding(findings)
+    assert top is not None
+    assert top.id == EXPECTED[path], [(f.id, f.title) for f in findings]
+    if EXPECTED[path] == "no_bottleneck":
+        assert not [f.id for f in findings if f.id in LIMITS]
+        assert document["resources"]["trees"][0]["samples"], "the service was watched"
+    check = CHECKS.get(path)
+    if check is not None:
+        check(top)
+
+
+def _cpu(finding: Any) -> None:
+    assert finding.where[0].function == "_burn"  # the demo's CPU function, named
+    assert finding.where[0].own_share > 0.5
+    assert finding.figures["busiest_process_pct"] > 85
+
+
+def _lock(finding: Any) -> None:
+    assert finding.where, "the profile shows where requests wait"
+    assert finding.where[0].function.endswith("write_ledger")
+    assert "ledger_lock" in (finding.where[0].code or "")
+    assert finding.figures["in_service"] < 1.6
+
+
+def _pool(finding: Any) -> None:
+    assert 3 <= finding.figures["in_service"] <= 5.5  # a pool of 4
+
+
+def _flaky(finding: Any) -> None:
+    assert 5.5 <= finding.figures["in_flight_at_onset"] <= 11  # 8 slots
+    assert finding.figures["error_rate_low_load"] < 0.02
+
+
+def _leak(finding: Any) -> None:
+    per_request = finding.figures["per_request"]
+    assert 0.7 * 1024 <= per_request <= 1.3 * 1024  # within 30 % of the true 1 KiB
+
+
+CHECKS = {"/cpu": _cpu, "/lock": _lock, "/pool": _pool, "/flaky": _flaky, "/leak": _leak}
+
+
+def test_demo_quick_reads_as_a_lesson(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = perfeng("demo", "--quick", "--out", str(out), timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert "What the demo shows:" in result.stdout
+    assert f"report written to {out / 'report.html'}" in result.stdout
+    # durations and rates as people write them: no 4.28571s
+    assert not re.search(r"\d\.\d{4,}", result.stdout), result.stdout
+    assessment = json.loads((out / "assessment.json").read_text())
+    assert assessment["format"] == "perfeng-assessment" and assessment["kind"] == "demo"
+    found = {item["path"]: item["finding"] for item in assessment["lessons"]}
+    assert set(found) == {"/io", "/cpu", "/lock", "/flaky", "/leak"}
+    page = (out / "report.html").read_text()
+    assert "What limits it, first things first" in page and "<svg" in page
+    assert sum(p["seconds"] for p in assessment["phases"]) < 60
