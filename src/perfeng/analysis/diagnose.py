@@ -150,7 +150,14 @@ def _rules(run: Run) -> list[Finding | None]:
     found.append(cpu)
     if cpu is None or cpu.severity != "critical":
         found.append(_limit(run, limit))
-    found += [_stall(run), _errors(run), _growth(run, "rss"), _growth(run, "fds"), _tail(run)]
+    found += [
+        _contention(run) if run.watched else None,
+        _stall(run),
+        _errors(run),
+        _growth(run, "rss"),
+        _growth(run, "fds"),
+        _tail(run),
+    ]
     if not any(f is not None and f.id in LIMITS for f in found):
         found.append(_no_bottleneck(run))
     return found
@@ -309,11 +316,43 @@ def _watch_gaps(run: Run) -> list[Finding | None]:
 
 
 def _cpu_bound(run: Run, second: Second) -> bool:
+    """The target itself at its CPU limit: one process at a whole core (the GIL), or the
+    tree at every core of the machine."""
     cores = run.resources.cpu_count if run.resources else 1
-    return (
-        (second.busiest_pct or 0.0) >= CPU_BOUND_PCT
-        or (second.cpu_pct or 0.0) >= CPU_BOUND_PCT * cores
-        or (second.system_cpu_pct or 0.0) >= MACHINE_BOUND_PCT
+    return (second.busiest_pct or 0.0) >= CPU_BOUND_PCT or (
+        second.cpu_pct or 0.0
+    ) >= CPU_BOUND_PCT * cores
+
+
+def _contention(run: Run) -> Finding | None:
+    """The machine's CPUs busy while the target was not: it waited for a CPU that other
+    processes (the generator, the observers, a neighbour) held."""
+    busy = [
+        s
+        for s in run.seconds
+        if (s.system_cpu_pct or 0.0) >= MACHINE_BOUND_PCT and not _cpu_bound(run, s)
+    ]
+    if len(busy) < 2 or len(busy) < 0.3 * len(run.seconds):
+        return None
+    machine = statistics.median(s.system_cpu_pct or 0.0 for s in busy)
+    target = statistics.median(s.cpu_pct or 0.0 for s in busy)
+    generator = statistics.median(s.generator_cpu_pct or 0.0 for s in busy)
+    return Finding(
+        id="machine_busy",
+        title="The machine's CPUs were busy with other work",
+        severity="warning",
+        impact=round(0.5 * _share_of_requests(run, busy), 4),
+        evidence=[
+            f"in {len(busy)} seconds the machine's CPUs were {machine:.0f}% busy while the "
+            f"target used {target:.0f}% of a core and the load generator {generator:.0f}%: "
+            "the target had to wait for a CPU",
+        ],
+        figures={"seconds": len(busy), "machine_cpu_pct": round(machine, 1)},
+        window_s=_window(busy),
+        next_step=(
+            "Run the target where nothing else competes for its CPUs (another machine for the "
+            "generator, or CPUs of its own with taskset), then measure again."
+        ),
     )
 
 
@@ -363,7 +402,7 @@ def _cpu_finding(run: Run, hot: list[Second], limit: Limit | None, critical: boo
     return Finding(
         id="cpu_saturation",
         title=title,
-        severity="critical" if critical else "warning",
+        severity=_severity(run, hot) if critical else "warning",
         impact=_latency_impact(run, hot)
         if critical
         else round(0.1 * _share_of_requests(run, hot), 4),
@@ -795,7 +834,7 @@ def _tail(run: Run) -> Finding | None:
         return None
     evidence: list[str] = []
     ratio = p99 / p50
-    if ratio >= 10 and p99 >= 5:
+    if ratio >= 10 and p99 - p50 >= 20:  # a few ms of VM jitter on a 0.3 ms median is not it
         evidence.append(
             f"p99 {human_ms(p99)} is {ratio:.0f}x the median {human_ms(p50)} while the target "
             "kept up with the load"

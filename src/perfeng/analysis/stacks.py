@@ -53,8 +53,12 @@ IDLE_POINTS = frozenset(
 
 
 def idle_point(frame: Frame) -> bool:
+    """A library frame (never the application's own file) at one of the idle points."""
     path = frame.file.replace("\\", "/")
-    return any(path.endswith(end) and frame.function == fn for end, fn in IDLE_POINTS)
+    return frame.library and any(
+        frame.function == fn and (path == end or path.endswith("/" + end))
+        for end, fn in IDLE_POINTS
+    )
 
 
 @dataclass(frozen=True)

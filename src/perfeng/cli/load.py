@@ -174,6 +174,7 @@ def execute(
             say_watching(watched)
         with live:
             outcome = run_load(scenario, thresholds, settings, watched)
+    outcome.document["target"] = watched.describe()  # now with the command's exit code
     return outcome.document, outcome.stop_reason
 
 

@@ -28,6 +28,7 @@ KINDS = (
     "memory_growth",
     "fd_growth",
     "tail_latency",
+    "machine_busy",
     "watch_unavailable",
     "no_bottleneck",
 )

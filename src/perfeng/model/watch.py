@@ -105,7 +105,12 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True):
     code: dict[str, str] = {}  # "path:line" -> that source line, for application frames
 
 
-_FRAME = re.compile(r"^(?P<function>.*) \((?P<file>.*?)(?::(?P<line>\d+))?\)$")
+# A full path starts with "/", "<" (<frozen ...>) or a drive letter: the function part ends
+# at the first " (" before one, so neither "wrapper (retry)" nor "Projects (old)/" confuses it.
+_FRAME = re.compile(
+    r"^(?P<function>.*?) \((?P<file>(?:/|<|[A-Za-z]:[\\/]).*?)(?::(?P<line>\d+))?\)$"
+)
+_LOOSE_FRAME = re.compile(r"^(?P<function>.*) \((?P<file>.*?)(?::(?P<line>\d+))?\)$")
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ class Frame:
             "/site-packages/" in path
             or "/dist-packages/" in path
             or path.startswith("<")
-            or bool(re.search(r"/lib/python3\.\d+/", path))
+            or bool(re.search(r"/lib/python3\.\d+/|^[A-Za-z]:/.*/Lib/", path))
         )
 
     @property
@@ -146,7 +151,7 @@ class Frame:
 
 def parse_frame(text: str) -> Frame:
     """py-spy's ``function (path:line)`` (the line may be absent)."""
-    match = _FRAME.match(text)
+    match = _FRAME.match(text) or _LOOSE_FRAME.match(text)
     if match is None:
         return Frame(text, "", None)
     line = match.group("line")

@@ -25,7 +25,13 @@ PTRACE_HINT = (
 
 
 def find_pyspy() -> str | None:
-    """py-spy installed beside this Python (the wheel puts it in the venv's bin) or on PATH."""
+    """``$PERFENG_PYSPY`` if set (a path; empty for none), else py-spy installed beside this
+    Python (the wheel puts it in the venv's bin), else on PATH."""
+    import os
+
+    chosen = os.environ.get("PERFENG_PYSPY")
+    if chosen is not None:
+        return chosen if chosen and Path(chosen).exists() else None
     beside = Path(sys.executable).parent / "py-spy"
     if beside.exists():
         return str(beside)
@@ -42,16 +48,29 @@ def version(binary: str) -> str:
     return out.stdout.strip() or "py-spy"
 
 
-def explain(log: str, returncode: int | None) -> tuple[str, str | None]:
+def explain(log: str, returncode: int | None, pid: int | None = None) -> tuple[str, str | None]:
     """Why py-spy stopped, in one line, and how to allow it where that helps."""
     text = log.lower()
-    if (
-        "permission denied" in text
-        or "operation not permitted" in text
-        or ("failed to get process executable name" in text)
+    refused = ("py-spy was not allowed to attach to the target (ptrace permission)", PTRACE_HINT)
+    if any(
+        words in text
+        for words in (
+            "permission denied",
+            "operation not permitted",
+            "failed to get process executable name",
+        )
     ):
-        return "py-spy was not allowed to attach to the target (ptrace permission)", PTRACE_HINT
-    if "failed to find python version" in text or "failed to find a python interpreter" in text:
+        return refused
+    if any(
+        words in text
+        for words in (
+            "failed to find python version",
+            "failed to find a python interpreter",
+            "no python processes found",
+        )
+    ):
+        if pid is not None and not _readable(pid):
+            return refused  # py-spy could not look inside it, so could not tell
         return "the target is not a CPython process py-spy can read", None
     if "no such process" in text or "process exited" in text:
         return "the target process ended", None
@@ -71,6 +90,41 @@ def observer_priority() -> None:
         os.nice(10)
 
 
+def _readable(pid: int) -> bool:
+    """Whether the kernel lets this process (and so py-spy, its child) read the target: the
+    ptrace access rule (ptrace(2), "Ptrace access mode checking"): the same user, or
+    CAP_SYS_PTRACE; and with Yama (scope 1 or more) CAP_SYS_PTRACE for a non-descendant."""
+    import os
+
+    import psutil
+
+    try:
+        uids = set(psutil.Process(pid).uids())
+    except psutil.AccessDenied:
+        return False
+    except psutil.Error:
+        return True  # gone: not a permission question
+    capable = _has_ptrace_capability()
+    try:
+        scope = int(Path("/proc/sys/kernel/yama/ptrace_scope").read_text())
+    except (OSError, ValueError):
+        scope = 0
+    if scope >= 1 and not capable:
+        return False
+    return capable or uids == {os.getuid()}
+
+
+def _has_ptrace_capability() -> bool:
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return False
+    for line in status.splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) & (1 << 19))  # CAP_SYS_PTRACE is bit 19
+    return False
+
+
 @dataclass
 class Recorder:
     """One running ``py-spy record`` writing raw collapsed stacks to ``output``."""
@@ -78,6 +132,7 @@ class Recorder:
     process: subprocess.Popen[bytes]
     output: Path
     log: Path
+    pid: int
 
     @classmethod
     def start(cls, binary: str, pid: int, rate: int, idle: bool, output: Path) -> Recorder:
@@ -107,7 +162,7 @@ class Recorder:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # inherits the watcher's nice 10 and its CPUs
             )
-        return cls(process, output, log)
+        return cls(process, output, log, pid)
 
     def failed(self) -> bool:
         return self.process.poll() is not None and not self.output.exists()
@@ -133,7 +188,7 @@ class Recorder:
             log = self.log.read_text(encoding="utf-8", errors="replace")
         except OSError:
             log = ""
-        return explain(log, self.process.returncode)
+        return explain(log, self.process.returncode, self.pid)
 
     def errors(self) -> int:
         """Samples py-spy could not read, from its closing line ("Samples: N Errors: M")."""

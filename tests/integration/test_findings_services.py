@@ -1,0 +1,169 @@
+"""Findings beyond the demo: three services written in different styles (a WSGI app under
+gunicorn's threaded worker, an ASGI app under uvicorn, the standard library's threaded
+server), each watched through the command line as a user would, each endpoint diagnosed."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.cli_helpers import perfeng
+from tests.services.launch import command
+
+ROOT = Path(__file__).resolve().parents[2]
+LOAD = ["--rate", "20", "--stages", "1s:20,4s:600,3s:600", "--grace", "1s", "--quiet"]
+LIMITS = {
+    "stall",
+    "cpu_saturation",
+    "serialisation",
+    "pool_limit",
+    "throughput_limit",
+    "errors_under_load",
+    "memory_growth",
+    "fd_growth",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the service exited"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("the service did not open its port")
+
+
+@pytest.fixture(scope="module", params=["wsgi", "asgi", "threaded"])
+def service(request: pytest.FixtureRequest) -> Iterator[tuple[str, int, int]]:
+    port = free_port()
+    process = subprocess.Popen(
+        command(request.param, port),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(port, process)
+        yield request.param, port, process.pid
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def findings_of(tmp_path: Path, port: int, pid: int, path: str) -> list[dict[str, Any]]:
+    out = tmp_path / "run.json"
+    result = perfeng(
+        "load",
+        f"http://127.0.0.1:{port}{path}",
+        *LOAD,
+        "--target-pid",
+        str(pid),
+        "--out",
+        str(out),
+        cwd=ROOT,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    findings: list[dict[str, Any]] = json.loads(out.read_text())["findings"]
+    time.sleep(1.0)  # an overloaded service finishes the queue the generator gave up on
+    return findings
+
+
+def top(findings: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(f for f in findings if f["id"] not in ("generator", "watch_unavailable"))
+
+
+def test_cpu_bound_handler_is_named(service: tuple[str, int, int], tmp_path: Path) -> None:
+    _, port, pid = service
+    finding = top(findings_of(tmp_path, port, pid, "/cpu"))
+    assert finding["id"] == "cpu_saturation", finding["title"]
+    assert finding["where"][0]["function"] == "checksum_orders"
+
+
+def test_serialised_work_is_found_where_it_waits(
+    service: tuple[str, int, int], tmp_path: Path
+) -> None:
+    _, port, pid = service
+    finding = top(findings_of(tmp_path, port, pid, "/serial"))
+    assert finding["id"] == "serialisation", finding["title"]
+    assert finding["where"], "the waiting is named"
+    assert finding["where"][0]["function"] == "update_inventory"
+
+
+def test_a_bounded_pool_is_counted(service: tuple[str, int, int], tmp_path: Path) -> None:
+    _, port, pid = service
+    finding = top(findings_of(tmp_path, port, pid, "/pool"))
+    assert finding["id"] == "pool_limit", finding["title"]
+    assert 3 <= finding["figures"]["in_service"] <= 5.5
+
+
+def test_shedding_past_a_concurrency_limit(service: tuple[str, int, int], tmp_path: Path) -> None:
+    _, port, pid = service
+    finding = top(findings_of(tmp_path, port, pid, "/shed"))
+    assert finding["id"] == "errors_under_load", finding["title"]
+    assert 5.5 <= finding["figures"]["in_flight_at_onset"] <= 11
+    assert "http_5xx" in finding["evidence"][0]
+
+
+def test_memory_kept_per_request(service: tuple[str, int, int], tmp_path: Path) -> None:
+    _, port, pid = service
+    finding = top(findings_of(tmp_path, port, pid, "/leak"))
+    assert finding["id"] == "memory_growth", finding["title"]
+    assert 0.6 * 1024 <= finding["figures"]["per_request"] <= 1.5 * 1024
+
+
+def test_cheap_requests_have_no_bottleneck(service: tuple[str, int, int], tmp_path: Path) -> None:
+    _, port, pid = service
+    findings = findings_of(tmp_path, port, pid, "/fast")
+    assert "no_bottleneck" in [f["id"] for f in findings]
+    assert not [f["id"] for f in findings if f["id"] in LIMITS]
+
+
+def test_target_cmd_starts_a_forking_server_and_stops_it(tmp_path: Path) -> None:
+    """gunicorn forks its worker: the tree is watched, py-spy follows the child."""
+    port = free_port()
+    out = tmp_path / "run.json"
+    result = perfeng(
+        "load",
+        f"http://127.0.0.1:{port}/cpu",
+        *LOAD,
+        "--target-cmd",
+        shlex.join(command("wsgi", port)),
+        "--out",
+        str(out),
+        cwd=ROOT,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    document = json.loads(out.read_text())
+    assert document["target"]["started_by_perfeng"] is True
+    assert Path(document["target"]["log"]).exists()
+    tree = document["resources"]["trees"][0]
+    assert max(s["processes"] for s in tree["samples"]) >= 2  # master and worker
+    assert document["profile"]["status"] == "ok"
+    finding = top(document["findings"])
+    assert finding["id"] == "cpu_saturation"
+    assert finding["where"][0]["function"] == "checksum_orders"
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()  # it was stopped
