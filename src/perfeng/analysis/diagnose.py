@@ -58,6 +58,7 @@ from perfeng.units import human_bytes, human_ms, human_rate, human_seconds
 
 CPU_BOUND_PCT = 85.0  # of one core, for one process; or of every core, for the tree
 MACHINE_BOUND_PCT = 90.0
+WAITING_BELOW_PCT = 50.0  # of one core: a target this idle at its limit waits, not computes
 MEMORY_MIN_GROWTH = 1024 * 1024
 FD_MIN_GROWTH = 20
 DAY_S = 86_400.0
@@ -316,12 +317,16 @@ def _watch_gaps(run: Run) -> list[Finding | None]:
 
 
 def _cpu_bound(run: Run, second: Second) -> bool:
-    """The target itself at its CPU limit: one process at a whole core (the GIL), or the
-    tree at every core of the machine."""
+    """The target itself at its CPU limit: one process at a whole core (the GIL), the tree
+    at every core of the machine, or computing most of the time on a machine whose CPUs are
+    all busy (it would have used more CPU had there been any)."""
     cores = run.resources.cpu_count if run.resources else 1
-    return (second.busiest_pct or 0.0) >= CPU_BOUND_PCT or (
-        second.cpu_pct or 0.0
-    ) >= CPU_BOUND_PCT * cores
+    busiest, machine = second.busiest_pct or 0.0, second.system_cpu_pct or 0.0
+    return (
+        busiest >= CPU_BOUND_PCT
+        or (second.cpu_pct or 0.0) >= CPU_BOUND_PCT * cores
+        or (busiest >= WAITING_BELOW_PCT and machine >= MACHINE_BOUND_PCT)
+    )
 
 
 def _contention(run: Run) -> Finding | None:
@@ -487,6 +492,16 @@ def _limit(run: Run, limit: Limit | None) -> Finding | None:
         return None  # the CPU rule speaks for it
     in_service = limit.rate * run.base.mean_ms / 1000  # Little's law, N = X R
     cpu = statistics.median(s.cpu_pct or 0.0 for s in limit.seconds)
+    starved = sum((s.system_cpu_pct or 0.0) >= MACHINE_BOUND_PCT for s in limit.seconds)
+    if starved >= 0.6 * len(limit.seconds):
+        return _unexplained_limit(
+            run,
+            limit,
+            "the machine's CPUs were all busy, so perfeng "
+            "cannot tell a target starved of CPU from one that waits",
+        )
+    if statistics.median(s.busiest_pct or 0.0 for s in limit.seconds) >= WAITING_BELOW_PCT:
+        return _unexplained_limit(run, limit, "the target was neither idle nor at a full core")
     where = _waiting_where(run, limit.seconds)
     evidence = [
         *_queueing_evidence(run, limit),
@@ -552,21 +567,23 @@ def _steps_evidence(run: Run) -> list[str]:
     return ["latency in multiples of the unloaded service time, " + ", ".join(parts[:6])]
 
 
-def _unexplained_limit(run: Run, limit: Limit) -> Finding:
+def _unexplained_limit(run: Run, limit: Limit, why: str | None = None) -> Finding:
     return Finding(
         id="throughput_limit",
-        title=f"Throughput limit: about {human_rate(limit.rate)}, cause not measured",
+        title=f"Throughput limit: about {human_rate(limit.rate)}, cause "
+        + ("unclear" if why else "not measured"),
         severity=_severity(run, limit.seconds),
         impact=_latency_impact(run, limit.seconds),
-        evidence=_queueing_evidence(run, limit),
+        evidence=_queueing_evidence(run, limit) + ([why] if why else []),
         figures={
             "throughput_limit_rps": round(limit.rate, 1),
             "in_service": round(limit.rate * run.base.mean_ms / 1000, 2),
         },
         window_s=_window(limit.seconds),
         next_step=(
-            "Watch the target during the run (--target-pid PID or --target-cmd '...') so that "
-            "perfeng can tell CPU saturation from a lock or a pool, and name the code."
+            "Measure again on a quiet machine, with the target watched (--target-pid PID or "
+            "--target-cmd '...'), so that perfeng can tell CPU saturation from a lock or a "
+            "pool, and name the code."
         ),
     )
 
