@@ -59,8 +59,8 @@ def test_each_endpoint_gets_its_diagnosis(demo: DemoProcess, path: str) -> None:
         assert not [f.id for f in findings if f.id in LIMITS]
         assert document["resources"]["trees"][0]["samples"], "the service was watched"
     check = CHECKS.get(path)
-    if check is not None:
-        check(top)
+    if check is not None and "machine_busy" not in [f.id for f in findings]:
+        check(top)  # the figures hold on a machine that the run itself saw quiet
 
 
 def _cpu(finding: Any) -> None:

@@ -58,6 +58,7 @@ from perfeng.units import human_bytes, human_ms, human_rate, human_seconds
 
 CPU_BOUND_PCT = 85.0  # of one core, for one process; or of every core, for the tree
 MACHINE_BOUND_PCT = 90.0
+CONTENDED_PSI_PCT = 20.0  # PSI cpu "some": share of time a runnable task waited for a CPU
 WAITING_BELOW_PCT = 50.0  # of one core: a target this idle at its limit waits, not computes
 MEMORY_MIN_GROWTH = 1024 * 1024
 FD_MIN_GROWTH = 20
@@ -329,17 +330,22 @@ def _cpu_bound(run: Run, second: Second) -> bool:
     )
 
 
+def contended(second: Second) -> bool:
+    """Tasks queued for the CPUs that second: the machine's CPUs all busy, or PSI's cpu
+    pressure high (Linux pressure stall information: the direct measure of CPU waiting)."""
+    return (second.system_cpu_pct or 0.0) >= MACHINE_BOUND_PCT or (
+        second.psi_cpu_some or 0.0
+    ) >= CONTENDED_PSI_PCT
+
+
 def _contention(run: Run) -> Finding | None:
     """The machine's CPUs busy while the target was not: it waited for a CPU that other
     processes (the generator, the observers, a neighbour) held."""
-    busy = [
-        s
-        for s in run.seconds
-        if (s.system_cpu_pct or 0.0) >= MACHINE_BOUND_PCT and not _cpu_bound(run, s)
-    ]
+    busy = [s for s in run.seconds if contended(s) and not _cpu_bound(run, s)]
     if len(busy) < 2 or len(busy) < 0.3 * len(run.seconds):
         return None
     machine = statistics.median(s.system_cpu_pct or 0.0 for s in busy)
+    pressure = statistics.median(s.psi_cpu_some or 0.0 for s in busy)
     target = statistics.median(s.cpu_pct or 0.0 for s in busy)
     generator = statistics.median(s.generator_cpu_pct or 0.0 for s in busy)
     return Finding(
@@ -348,9 +354,9 @@ def _contention(run: Run) -> Finding | None:
         severity="warning",
         impact=round(0.5 * _share_of_requests(run, busy), 4),
         evidence=[
-            f"in {len(busy)} seconds the machine's CPUs were {machine:.0f}% busy while the "
-            f"target used {target:.0f}% of a core and the load generator {generator:.0f}%: "
-            "the target had to wait for a CPU",
+            f"in {len(busy)} seconds the machine's CPUs were {machine:.0f}% busy and runnable "
+            f"tasks waited for a CPU {pressure:.0f}% of the time (PSI) while the target used "
+            f"{target:.0f}% of a core and the load generator {generator:.0f}%",
         ],
         figures={"seconds": len(busy), "machine_cpu_pct": round(machine, 1)},
         window_s=_window(busy),
@@ -492,7 +498,7 @@ def _limit(run: Run, limit: Limit | None) -> Finding | None:
         return None  # the CPU rule speaks for it
     in_service = limit.rate * run.base.mean_ms / 1000  # Little's law, N = X R
     cpu = statistics.median(s.cpu_pct or 0.0 for s in limit.seconds)
-    starved = sum((s.system_cpu_pct or 0.0) >= MACHINE_BOUND_PCT for s in limit.seconds)
+    starved = sum(contended(s) for s in limit.seconds)
     if starved >= 0.6 * len(limit.seconds):
         return _unexplained_limit(
             run,

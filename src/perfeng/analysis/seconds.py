@@ -36,6 +36,7 @@ class Second:
     rss_bytes: int | None = None
     fds: int | None = None
     system_cpu_pct: float | None = None
+    psi_cpu_some: float | None = None  # % of the second some runnable task waited for a CPU
     generator_cpu_pct: float | None = None
     mem_available_bytes: int | None = None
 
@@ -119,6 +120,7 @@ def join(document: dict[str, Any], resources: Resources | None) -> list[Second]:
                 rss_bytes=_int(tree.get("rss")),
                 fds=_int(tree.get("fds")),
                 system_cpu_pct=machine.cpu_pct if machine else None,
+                psi_cpu_some=machine.psi_cpu_some if machine else None,
                 generator_cpu_pct=machine.generator_cpu_pct if machine else None,
                 mem_available_bytes=machine.mem_available_bytes if machine else None,
             )
