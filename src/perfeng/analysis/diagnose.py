@@ -21,10 +21,12 @@ the finding is "no bottleneck below the highest load tried". The rules:
 - tail_latency: p99/p50 of 10 or more, a second mode in the latency histogram, or latency
   spikes at regular intervals, in unsaturated seconds.
 
-Impact, used to rank: (share of requests the cause touches) x (how far it pushes them past
-the SLO, or past the unloaded baseline when no SLO was given), at least 1 in the second
-factor. Memory and fd growth: 24 h over the time to exhaustion. The generator finding always
-ranks first: when it fires, every other finding is marked less certain.
+Ranking: severity first (critical, warning, info), then impact: (share of requests the
+cause touches) x (how far it pushes them past the SLO, or past the unloaded baseline when no
+SLO was given), at least 1 in the second factor. Memory and fd growth touch no request yet:
+their impact is the share of the resource the run itself used up (its length over the time
+to exhaustion, at most 1). The generator finding always ranks first: when it fires, every
+other finding is marked less certain.
 """
 
 from __future__ import annotations
@@ -62,7 +64,6 @@ CONTENDED_PSI_PCT = 20.0  # PSI cpu "some": share of time a runnable task waited
 WAITING_BELOW_PCT = 50.0  # of one core: a target this idle at its limit waits, not computes
 MEMORY_MIN_GROWTH = 1024 * 1024
 FD_MIN_GROWTH = 20
-DAY_S = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -170,9 +171,10 @@ def rank(findings: list[Finding]) -> list[Finding]:
     if generator:
         findings = [f if f.id == "generator" else replace(f, certainty="low") for f in findings]
     order = {kind: i for i, kind in enumerate(KINDS)}
+    grade = {"critical": 0, "warning": 1, "info": 2}
     return sorted(
         findings,
-        key=lambda f: (f.id != "generator", -f.impact, order.get(f.id, len(order))),
+        key=lambda f: (f.id != "generator", grade[f.severity], -f.impact, order.get(f.id, 99)),
     )
 
 
@@ -814,7 +816,7 @@ def _growth_finding(
             else f"File descriptors growing: {unit(per_request)} per request"
         ),
         severity="critical" if critical else "warning",
-        impact=round(DAY_S / exhaust, 4) if exhaust else 0.1,
+        impact=round(min(1.0, _run_seconds(run) / exhaust), 4) if exhaust else 0.01,
         evidence=evidence,
         figures={
             "per_request": round(per_request, 2),
@@ -832,6 +834,10 @@ def _growth_finding(
             "or `with` blocks on the request path."
         ),
     )
+
+
+def _run_seconds(run: Run) -> float:
+    return sum(s.duration_s for s in run.seconds) or 1.0
 
 
 def _fds_text(value: float) -> str:

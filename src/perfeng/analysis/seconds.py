@@ -34,7 +34,7 @@ class Second:
     cpu_pct: float | None = None  # the watched trees, % of one core
     busiest_pct: float | None = None  # the busiest single watched process
     rss_bytes: int | None = None
-    fds: int | None = None
+    fds: int | None = None  # open files not explained by live connections (see _tree_totals)
     system_cpu_pct: float | None = None
     psi_cpu_some: float | None = None  # % of the second some runnable task waited for a CPU
     generator_cpu_pct: float | None = None
@@ -60,7 +60,10 @@ def _tree_totals(resources: Resources) -> dict[int, dict[str, float | int | None
             )
             row["cpu"] = _add(row["cpu"], sample.cpu_pct)
             row["rss"] = _add(row["rss"], sample.rss_bytes)
-            row["fds"] = _add(row["fds"], sample.fds)
+            # Connections come and go with the load (a ramp opens more): count the files that
+            # are not live connections, where a leak of files or half-closed sockets shows.
+            live = (sample.tcp or {}).get("ESTABLISHED", 0)
+            row["fds"] = _add(row["fds"], None if sample.fds is None else sample.fds - live)
             busiest = row["busiest"]
             if sample.busiest_pct is not None:
                 row["busiest"] = max(float(busiest or 0.0), sample.busiest_pct)

@@ -2,8 +2,8 @@
 
 1. an unloaded baseline (a low constant rate): what one request costs when nothing queues;
 2. ``capacity find`` under the SLOs (workflows/capacity.py), steps sized to the budget;
-3. a diagnosis run with resources and a profile: a ramp from half the sustainable rate to the
-   first failing one, then held there, so that whatever limits the target shows itself;
+3. a diagnosis run with resources and a profile: a ramp from half the sustainable rate to a
+   fifth past the first failing one, then held there, so that whatever limits the target shows itself;
 4. a USL fit of the steps (analysis/scalability.py) and the ranked findings of the diagnosis
    run, judged against the SLOs and the unloaded baseline; a one-line verdict.
 """
@@ -27,6 +27,7 @@ from perfeng.workflows.load import LoadSettings, Target, run_load
 
 PHASES = 4
 BASELINE_RATE = 5.0  # requests a second: light enough that nothing queues
+CLOSING_S = 4.0  # kept for the last run's drain, the report and stopping the target
 
 
 @dataclass
@@ -94,7 +95,7 @@ def _constant(scenario: Any, rate: float, seconds: float) -> Any:
 def _ramp(scenario: Any, low: float, high: float, seconds: float, slos: Sequence[str]) -> Any:
     from perfeng.engine.workloads import RampingRate
 
-    stages = ((round(0.6 * seconds, 3), high), (round(0.4 * seconds, 3), high))
+    stages = ((round(0.5 * seconds, 3), high), (round(0.5 * seconds, 3), high))
     workload = RampingRate(stages=stages, start_rate=low, name="diagnosis")
     return dataclasses.replace(scenario, workloads=(workload,), thresholds=tuple(slos))
 
@@ -159,7 +160,8 @@ def _usl(steps: list[dict[str, Any]]) -> dict[str, Any]:
 
 def diagnosis_rates(section: dict[str, Any], start: float) -> tuple[float, float]:
     best, worst = section["max_sustainable_rps"], section["first_failing_rps"]
-    top = worst if worst is not None else (best * 1.25 if best else start)
+    # A little past the first failing rate, so that what limits the target shows for long
+    top = worst * 1.2 if worst is not None else (best * 1.25 if best else start)
     low = (best or start) * 0.5
     return max(low, 1.0), max(top, low * 1.5, 2.0)
 
@@ -296,7 +298,7 @@ def _capacity(
             + ("pass" if step.passed else "FAIL")
         ),
         argv=settings.argv,
-        deadline=progress.started + settings.budget_s - plan.diagnosis_s,
+        deadline=progress.started + settings.budget_s - plan.diagnosis_s - CLOSING_S,
         target=settings.target,
     )
     found = find_capacity(scenario, find, watched)
@@ -317,7 +319,7 @@ def _diagnose(
     runs: dict[str, dict[str, Any]],
 ) -> tuple[list[Finding], str | None]:
     low, high = diagnosis_rates(section, settings.start)
-    seconds = max(min(plan.diagnosis_s, progress.left_s() - 2.0), 5.0)
+    seconds = max(min(plan.diagnosis_s, progress.left_s() - CLOSING_S), 5.0)
     progress.say(
         3,
         f"diagnosis: {human_rate(low)} rising to {human_rate(high)}, watched and profiled, "
