@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -20,24 +19,16 @@ BUDGET_S = 45
 
 @pytest.fixture(scope="module")
 def assessed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, float]:
-    out = tmp_path_factory.mktemp("assess")
-    port = free_port()
+    """The command of docs/diagnose.md and the README, as documented."""
+    from tests.integration.test_diagnose_docs import commands, runnable
+
+    (command,) = [c for c in commands() if " assess " in c]
+    assert f"--budget {BUDGET_S}s" in command
+    work = tmp_path_factory.mktemp("assess")
+    out = work / "assessment"
     wait_for_quiet_machine()
     started = time.monotonic()
-    result = perfeng(
-        "assess",
-        f"http://127.0.0.1:{port}/cpu",
-        "--slo",
-        "p99<100ms",
-        "--budget",
-        f"{BUDGET_S}s",
-        "--start",
-        "40",
-        "--out",
-        str(out),
-        "--target-cmd",
-        f"{sys.executable} -m perfeng demo serve --port {port}",
-    )
+    result = perfeng(*runnable(command, free_port(), 0), cwd=work)
     took = time.monotonic() - started
     assert result.returncode == 0, result.stderr
     return out, result.stdout, took

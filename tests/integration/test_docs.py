@@ -77,11 +77,14 @@ def test_readme_commands_work(command: str, fast: FastServer, tmp_path: Path) ->
         result = _run(args, tmp_path)
         assert result.returncode == 0, result.stderr
         assert json.loads((tmp_path / "all.json").read_text())["summary"]["requests"] == 20
+    elif args and args[0] == "assess":
+        # The same command as docs/diagnose.md's, run in full by test_assess_cli.py.
+        assert command in (ROOT / "docs" / "diagnose.md").read_text()
     elif args[:2] == ["demo", "serve"]:
         service = start_process(int(args[args.index("--port") + 1]))
         service.stop()
     else:
-        if args and args[0] == "report":
+        if args and args[0] in ("report", "diagnose"):
             done = _run(
                 [
                     "load",

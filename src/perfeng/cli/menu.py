@@ -18,6 +18,12 @@ class Task:
 TASKS: tuple[Task, ...] = (
     Task("Run a load test", "perfeng load URL|scenario.toml|flows.py", True),
     Task(
+        "Assess a service: capacity, bottleneck, verdict",
+        "perfeng assess URL --slo 'p99<200ms' --target-cmd '...'",
+        True,
+    ),
+    Task("Explain a result: ranked findings", "perfeng diagnose run.json", True),
+    Task(
         "Find the capacity of a service under an SLO",
         "perfeng capacity find URL --slo 'p99<200ms'",
         True,
@@ -33,7 +39,11 @@ TASKS: tuple[Task, ...] = (
     Task("Gate a result on budgets (CI)", "perfeng gate run.json --junit gate.xml", True),
     Task("Keep results in a history database", "perfeng history add run.json", True),
     Task("Detect regressions in a history", "perfeng detect --metric total:p99", True),
-    Task("Profile a process under load", "perfeng profile", False),
+    Task(
+        "Profile and watch a process under load",
+        "perfeng load URL --rate 200 --target-pid PID",
+        True,
+    ),
     Task("Monitor SLOs (burn-rate alerts)", "perfeng monitor", False),
     Task(
         "Build a report from a result (Markdown, JUnit)",
