@@ -114,9 +114,54 @@ def test_the_report_renders_in_chromium(reports: dict[str, Path], which: str) ->
     if which == "report":  # the hostile request name is shown as text, never as an element
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom.stdout
         assert "<script" not in dom.stdout.lower()
-    svgs = re.findall(r"<svg.*?</svg>", dom.stdout, flags=re.DOTALL)
-    assert len(svgs) >= 3
-    assert all(svg.count("<path") >= 3 for svg in svgs)  # every chart drew something
+    check_charts(dom.stdout, panels=4 if which == "report" else 3)
+
+
+def check_charts(dom: str, panels: int) -> None:
+    """matplotlib charts (one figure may hold several panels on one time axis) that each drew
+    something, and flame graphs with their boxes."""
+    svgs = re.findall(r"<svg.*?</svg>", dom, flags=re.DOTALL)
+    charts = [svg for svg in svgs if 'role="img"' not in svg]
+    flames = [svg for svg in svgs if 'role="img"' in svg]
+    assert sum(len(re.findall(r'<g id="axes_\d+"', svg)) for svg in charts) >= panels
+    assert all(svg.count("<path") >= 3 for svg in charts)  # every chart drew something
+    assert all(svg.count("<rect") >= 3 for svg in flames)
+
+
+def test_a_watched_run_shows_findings_resources_and_flame_graphs(tmp_path: Path) -> None:
+    import socket
+
+    from tests.services.launch import command
+
+    binary = require_program("chromium")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    root = Path(__file__).parents[2]
+    load = perfeng(
+        "load",
+        f"http://127.0.0.1:{port}/cpu",
+        "--rate",
+        "20",
+        "--stages",
+        "4s:300",
+        "--target-cmd",
+        " ".join(command("threaded", port)),
+        "--out",
+        str(tmp_path / "run.json"),
+        "--quiet",
+        cwd=root,  # the test services are imported from the repository
+    )
+    assert load.returncode in (0, 1), load.stderr
+    done = perfeng("report", "run.json", "-o", "report.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    dom = chromium(binary, tmp_path / "profile", "--dump-dom", (tmp_path / "report.html").as_uri())
+    assert dom.returncode == 0
+    assert "CONSOLE" not in dom.stderr
+    assert 'class="finding' in dom.stdout and "Next:" in dom.stdout
+    assert "Target CPU" in dom.stdout and "Target memory" in dom.stdout
+    assert "checksum_orders" in dom.stdout  # the service's CPU function, in the flame graph
+    check_charts(dom.stdout, panels=6)  # throughput, latency, errors, CPU, memory, percentiles
 
 
 def test_user_strings_are_shown_not_run(reports: dict[str, Path]) -> None:
