@@ -6,7 +6,18 @@ from collections.abc import Iterator
 
 import pytest
 
+from perfeng.demo.server import DemoProcess, start_process
 from tests.integration.postgres import PostgresServer, require_postgres
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[DemoProcess]:
+    """The demo service in its own process, for the tests of one module."""
+    service = start_process()
+    try:
+        yield service
+    finally:
+        service.stop()
 
 
 @pytest.fixture(scope="session")

@@ -8,22 +8,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from perfeng.demo.server import DemoProcess, start_process
-
-
-@pytest.fixture(scope="module")
-def demo() -> Iterator[DemoProcess]:
-    service = start_process()
-    try:
-        yield service
-    finally:
-        service.stop()
+from perfeng.demo.server import DemoProcess
 
 
 def get(service: DemoProcess, path: str) -> tuple[int, bytes, float]:

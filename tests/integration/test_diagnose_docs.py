@@ -7,12 +7,9 @@ import json
 import re
 import shlex
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from perfeng.demo.server import DemoProcess, start_process
+from perfeng.demo.server import DemoProcess
 from tests.integration.cli_helpers import perfeng
 from tests.integration.test_findings_services import free_port
 
@@ -32,15 +29,6 @@ def runnable(command: str, port: int, pid: int) -> list[str]:
     return [
         a.replace("perfeng demo serve", f"{sys.executable} -m perfeng demo serve") for a in args
     ]
-
-
-@pytest.fixture(scope="module")
-def demo() -> Iterator[DemoProcess]:
-    service = start_process()
-    try:
-        yield service
-    finally:
-        service.stop()
 
 
 def test_the_guide_documents_every_command_kind() -> None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from perfeng.demo.server import DemoProcess, start_process
+from perfeng.demo.server import DemoProcess
 from perfeng.model.findings import LIMITS, read_findings
 from perfeng.workflows.demo import DemoSettings, run_demo, top_finding
 from tests.integration.cli_helpers import perfeng
@@ -28,15 +27,6 @@ EXPECTED = {
     "/flaky": "errors_under_load",
     "/leak": "memory_growth",
 }
-
-
-@pytest.fixture(scope="module")
-def demo() -> Iterator[DemoProcess]:
-    service = start_process()
-    try:
-        yield service
-    finally:
-        service.stop()
 
 
 def diagnose(service: DemoProcess, path: str) -> tuple[dict[str, Any], list[Any]]:

@@ -17,22 +17,13 @@ from typing import Any
 
 import pytest
 
+from perfeng.model.findings import LIMITS
 from tests.integration.cli_helpers import perfeng
 from tests.integration.findings_helpers import accepts, wait_for_quiet_machine
 from tests.services.launch import command
 
 ROOT = Path(__file__).resolve().parents[2]
 LOAD = ["--rate", "20", "--stages", "1s:20,4s:600,3s:600", "--grace", "1s", "--quiet"]
-LIMITS = {
-    "stall",
-    "cpu_saturation",
-    "serialisation",
-    "pool_limit",
-    "throughput_limit",
-    "errors_under_load",
-    "memory_growth",
-    "fd_growth",
-}
 
 
 def free_port() -> int:

@@ -445,46 +445,44 @@ def _stages(run: Run, seconds: Sequence[Second]) -> list[int] | None:
 
 
 def _cpu_where(run: Run, seconds: Sequence[Second]) -> list[Where]:
-    if run.profile is None or run.profile.status == "unavailable":
-        return []
-    chosen = _stages(run, seconds)
-    spots = stacks.cpu_hotspots(run.profile, chosen)
-    if chosen is not None and spots.samples < 50:
-        spots = stacks.cpu_hotspots(run.profile)
-    return [
-        Where(
-            function=s.frame.function,
-            file=s.frame.short_file,
-            line=None,
-            kind="cpu",
-            own_share=round(s.own, 4),
-            total_share=round(s.total, 4),
-        )
-        for s in spots.shares[:5]
-        if s.own >= 0.02
-    ]
+    return _where(run, seconds, "cpu", stacks.cpu_hotspots, least=0.02, most=5)
 
 
 def _waiting_where(run: Run, seconds: Sequence[Second]) -> list[Where]:
+    return _where(run, seconds, "waiting", stacks.waiting_spots, least=0.05, most=3)
+
+
+def _where(
+    run: Run,
+    seconds: Sequence[Second],
+    kind: Any,
+    spots_of: Callable[[Profile, list[int] | None], stacks.Hotspots],
+    *,
+    least: float,
+    most: int,
+) -> list[Where]:
+    """The profile's places for a finding: from the stages of the seconds it is about (the
+    whole run when those hold under 50 samples); CPU places by function, waiting by line."""
     if run.profile is None or run.profile.status == "unavailable":
         return []
     chosen = _stages(run, seconds)
-    spots = stacks.waiting_spots(run.profile, chosen)
+    spots = spots_of(run.profile, chosen)
     if chosen is not None and spots.samples < 50:
-        spots = stacks.waiting_spots(run.profile)
-    code = run.profile.code
+        spots = spots_of(run.profile, None)
     return [
         Where(
             function=s.frame.function,
             file=s.frame.short_file,
-            line=s.frame.line,
-            kind="waiting",
+            line=s.frame.line if kind == "waiting" else None,
+            kind=kind,
             own_share=round(s.own, 4),
             total_share=round(s.total, 4),
-            code=code.get(f"{s.frame.file}:{s.frame.line}"),
+            code=run.profile.code.get(f"{s.frame.file}:{s.frame.line}")
+            if kind == "waiting"
+            else None,
         )
-        for s in spots.shares[:3]
-        if s.own >= 0.05
+        for s in spots.shares[:most]
+        if s.own >= least
     ]
 
 

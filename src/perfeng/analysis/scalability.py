@@ -30,6 +30,26 @@ class UslFit:
     intervals: dict[str, tuple[float, float] | None]
     warnings: tuple[str, ...] = ()
 
+    def to_dict(self) -> dict[str, object]:
+        """The coefficients, the peak and their intervals, as documents and --json show them."""
+
+        def interval(name: str) -> list[float] | None:
+            value = self.intervals.get(name)
+            return None if value is None else [value[0], value[1]]
+
+        return {
+            "sigma": self.sigma,
+            "kappa": self.kappa,
+            "lambda": self.lam,
+            "n_star": self.n_star,
+            "x_max": self.x_max,
+            "r_squared": self.r_squared,
+            "sigma_ci": interval("sigma"),
+            "kappa_ci": interval("kappa"),
+            "lambda_ci": interval("lambda"),
+            "warnings": list(self.warnings),
+        }
+
     @property
     def n_star(self) -> float | None:
         if self.kappa <= 0:

@@ -135,23 +135,8 @@ def _fmt(value: float | None) -> str:
 
 
 def _fit_json(fit: Any, amdahl: Any) -> dict[str, Any]:
-    def interval(name: str) -> list[float] | None:
-        value = fit.intervals.get(name)
-        return None if value is None else [value[0], value[1]]
-
-    return {
-        "sigma": fit.sigma,
-        "kappa": fit.kappa,
-        "lambda": fit.lam,
-        "n_star": fit.n_star,
-        "x_max": fit.x_max,
-        "r_squared": fit.r_squared,
-        "sigma_ci": interval("sigma"),
-        "kappa_ci": interval("kappa"),
-        "lambda_ci": interval("lambda"),
-        "amdahl": {"sigma": amdahl.sigma, "lambda": amdahl.lam, "r_squared": amdahl.r_squared},
-        "warnings": list(fit.warnings),
-    }
+    amdahl_part = {"sigma": amdahl.sigma, "lambda": amdahl.lam, "r_squared": amdahl.r_squared}
+    return {**fit.to_dict(), "amdahl": amdahl_part}
 
 
 def _fit_text(fit: Any, amdahl: Any, points: list[tuple[float, float]]) -> str:

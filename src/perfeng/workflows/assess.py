@@ -3,7 +3,7 @@
 1. an unloaded baseline (a low constant rate): what one request costs when nothing queues;
 2. ``capacity find`` under the SLOs (workflows/capacity.py), steps sized to the budget;
 3. a diagnosis run with resources and a profile: a ramp from half the sustainable rate to a
-   fifth past the first failing one, then held there, so that whatever limits the target shows itself;
+   fifth past the first failing one, then held there, so that what limits the target shows;
 4. a USL fit of the steps (analysis/scalability.py) and the ranked findings of the diagnosis
    run, judged against the SLOs and the unloaded baseline; a one-line verdict.
 """
@@ -146,16 +146,7 @@ def _usl(steps: list[dict[str, Any]]) -> dict[str, Any]:
         fit = fit_usl(points)
     except FitError as exc:
         return {"error": str(exc), "points": len(points)}
-    return {
-        "sigma": fit.sigma,
-        "kappa": fit.kappa,
-        "lambda": fit.lam,
-        "n_star": fit.n_star,
-        "x_max": fit.x_max,
-        "r_squared": fit.r_squared,
-        "points": len(points),
-        "warnings": list(fit.warnings),
-    }
+    return {**fit.to_dict(), "points": len(points)}
 
 
 def diagnosis_rates(section: dict[str, Any], start: float) -> tuple[float, float]:
