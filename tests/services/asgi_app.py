@@ -2,6 +2,10 @@
 asyncio service under uvicorn: one process, one event loop. Its /serial shows the classic
 asyncio mistake, a blocking call inside an async handler, which stalls every request.
 
+/fast, /cpu and /leak are ``behaviours``' own, run on the loop as they are; /serial, /pool
+and /shed are written here the asyncio way (a blocking call, an ``asyncio.Semaphore``, a
+counter that needs no lock on one loop).
+
 Run from the repository root::
 
     python -m uvicorn tests.services.asgi_app:app --host 127.0.0.1 --port PORT --no-access-log
@@ -14,37 +18,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from tests.services.behaviours import SHED_LIMIT, Response, respond, shed_answer
+
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-SHED_LIMIT = 8  # /shed: concurrent requests served well
-
-
-def checksum_orders(n: int) -> int:
-    """Pure-Python CPU work: a rolling checksum over ``n`` order numbers."""
-    total = 0
-    for order in range(n):
-        total = (total * 31 + order) % 1_000_003
-    return total
-
-
-def _calibrate(target_s: float = 0.005) -> int:
-    """Loop count that burns ``target_s`` of CPU in ``checksum_orders`` on this machine."""
-    n, spent = 10_000, 0.0
-    while spent < 0.002:
-        start = time.process_time()
-        checksum_orders(n)
-        spent = time.process_time() - start
-        if spent < 0.002:
-            n *= 2
-    return max(int(n * target_s / spent), 1)
-
-
-CPU_LOOPS = _calibrate()
 connections = asyncio.Semaphore(4)  # binds to the running loop on first use (3.10+)
 slots_in_flight = 0
-leaked: list[bytes] = []
 
 
 def update_inventory() -> None:
@@ -69,46 +50,27 @@ async def reserve_slot() -> bool:
         slots_in_flight -= 1
 
 
-async def fast() -> tuple[int, bytes]:
-    # No work at all: the floor of the server's own overhead.
-    return 200, b"fast\n"
-
-
-async def cpu() -> tuple[int, bytes]:
-    # ~5 ms of pure-Python CPU holding the event loop: one core's worth, ~200/s.
-    return 200, f"cpu {checksum_orders(CPU_LOOPS)}\n".encode()
-
-
-async def serial() -> tuple[int, bytes]:
+async def serial() -> Response:
     # A synchronous 5 ms sleep in an async handler: the whole loop waits, ~200/s, CPU idle.
     update_inventory()
     return 200, b"serial\n"
 
 
-async def pool() -> tuple[int, bytes]:
+async def pool() -> Response:
     # 4 "database connections" held 10 ms each: ~400/s, then requests queue for a connection.
     await query_database()
     return 200, b"pool\n"
 
 
-async def shed() -> tuple[int, bytes]:
-    # 8 slots of 20 ms and no queue: past 8 in flight it answers 503 at once (load shedding).
-    return (200, b"shed\n") if await reserve_slot() else (503, b"overloaded\n")
+async def shed() -> Response:
+    # 8 slots of 20 ms and no queue: past 8 in flight it answers 503 at once.
+    return shed_answer(await reserve_slot())
 
 
-async def leak() -> tuple[int, bytes]:
-    # Keeps 1 KiB per request forever: memory grows with traffic.
-    leaked.append(bytes(1024))
-    return 200, b"leak\n"
-
-
-ROUTES: dict[str, Callable[[], Awaitable[tuple[int, bytes]]]] = {
-    "/fast": fast,
-    "/cpu": cpu,
+ASYNC_ROUTES: dict[str, Callable[[], Awaitable[Response]]] = {
     "/serial": serial,
     "/pool": pool,
     "/shed": shed,
-    "/leak": leak,
 }
 
 
@@ -118,8 +80,8 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         return
     if scope["type"] != "http":
         return
-    handler = ROUTES.get(scope["path"])
-    status, body = (404, b"not found\n") if handler is None else await handler()
+    handler = ASYNC_ROUTES.get(scope["path"])
+    status, body = respond(scope["path"]) if handler is None else await handler()
     headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
