@@ -11,7 +11,7 @@ import psutil
 QUIET_BELOW_PCT = 50.0
 
 
-def wait_for_quiet_machine(limit_s: float = 30.0) -> float:
+def wait_for_quiet_machine(limit_s: float = 10.0) -> float:
     """Another job hogging the CPUs makes any service look starved; wait (bounded) until the
     machine is at most half busy for two readings in a row. Returns the last reading."""
     deadline, quiet, busy = time.monotonic() + limit_s, 0, 100.0

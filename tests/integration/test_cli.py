@@ -319,18 +319,6 @@ def test_merge_refuses_a_newer_format(tmp_path: Path) -> None:
     assert "newer" in result.stderr
 
 
-def test_demo_assesses_the_demo_service_and_writes_the_report(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    result = perfeng("demo", "--duration", "6s", "--out", str(out), timeout=120)
-    assert result.returncode in (0, 1), result.stderr
-    assert "demo service at http://127.0.0.1:" in result.stdout
-    assert f"report written to {out / 'report.html'}" in result.stdout
-    summary = json.loads((out / "run.json").read_text())["summary"]
-    endpoints = {"fast", "io", "cpu", "lock", "pool", "flaky", "leak"}
-    assert set(summary["by_name"]) == endpoints | {f"step {e}" for e in endpoints}
-    assert "<svg" in (out / "report.html").read_text()
-
-
 if os.environ.get("PERFENG_SKIP_SLOW"):
     pytestmark = pytest.mark.skip("PERFENG_SKIP_SLOW set")
 

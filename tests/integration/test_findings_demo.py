@@ -16,7 +16,7 @@ from perfeng.workflows.demo import DemoSettings, run_demo, top_finding
 from tests.integration.cli_helpers import perfeng
 from tests.integration.findings_helpers import accepts, wait_for_quiet_machine
 
-SECONDS = 9.0  # per endpoint: 1 s unloaded, a ramp to 600/s, then the peak held
+SECONDS = 8.0  # per endpoint: 1 s unloaded, a ramp to 600/s, then the peak held
 
 EXPECTED = {
     "/fast": "no_bottleneck",
