@@ -118,8 +118,9 @@ def cpu_hotspots(profile: Profile, stages: Iterable[int] | None = None) -> Hotsp
 def waiting_spots(profile: Profile, stages: Iterable[int] | None = None) -> Hotspots:
     """Where threads wait inside the application (off-CPU samples), by function and line."""
     weighted: list[tuple[list[Frame], int]] = []
+    scale = profile.rate_hz / profile.wall_rate_hz if profile.wall_rate_hz else 1.0
     for stack in _select(profile, stages):
-        waiting = _off_cpu(stack)
+        waiting = _off_cpu(stack, scale)
         frames = _code_frames(profile, stack)
         if waiting <= 0 or not frames or idle_point(frames[-1]):
             continue
@@ -129,11 +130,12 @@ def waiting_spots(profile: Profile, stages: Iterable[int] | None = None) -> Hots
     return _by_function(weighted, key_line=True)
 
 
-def _off_cpu(stack: Stack) -> int:
+def _off_cpu(stack: Stack, scale: float = 1.0) -> int:
     """Wall samples beyond the CPU samples of the same stack, less two standard deviations of
     the difference of two independent Poisson counts: the two samplers never sample at the
-    same instant, so a busy stack shows a few "waiting" samples by chance alone."""
-    noise = 2 * math.sqrt(stack.wall + stack.cpu)
+    same instant, so a busy stack shows a few "waiting" samples by chance alone. Wall counts
+    taken at a lower rate were scaled up by ``scale``, and their variance with it."""
+    noise = 2 * math.sqrt(stack.wall * scale + stack.cpu)
     return max(int(stack.wall - stack.cpu - noise), 0)
 
 

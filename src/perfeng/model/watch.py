@@ -97,12 +97,13 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True):
     reason: str | None  # why it is partial or unavailable, in one line
     hint: str | None  # how to allow it (permissions)
     sampler: str  # e.g. "py-spy 0.4.3"
-    rate_hz: int
+    rate_hz: int  # of the CPU recorder; every count is scaled to this rate
     frames: list[str]  # "function (path:line)"
     stages: list[ProfileStage]
     stacks: list[Stack]
     errors: int = 0  # samples py-spy could not read
     code: dict[str, str] = {}  # "path:line" -> that source line, for application frames
+    wall_rate_hz: int = 0  # the lowest rate of the wall recorder (0: the same as rate_hz)
 
 
 # A full path starts with "/", "<" (<frozen ...>) or a drive letter: the function part ends

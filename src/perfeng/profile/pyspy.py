@@ -2,10 +2,11 @@
 
 Two recorders run side by side on each watched process, both ``--nonblocking`` (the target is
 never paused; two blocking samplers could not both attach): one with ``--idle`` sees where
-every thread spends its wall time, waiting included; the other only threads on a CPU. Their
-difference is where the waiting is. Both run at nice 10, so that the load generator wins
-the CPU when they are due at the same time. Output is py-spy's collapsed-stack "raw" format,
-one line per distinct stack: ``frame;frame;...;leaf COUNT``, root first.
+every thread spends its wall time, waiting included; the other (``--gil``) only the thread
+that holds the GIL, i.e. runs Python code on a CPU. Their difference is where the waiting is.
+Both run at nice 10, so that the load generator wins the CPU when they are due at the same
+time. Output is py-spy's collapsed-stack "raw" format, one line per distinct stack:
+``frame;frame;...;leaf COUNT``, root first.
 """
 
 from __future__ import annotations
@@ -135,7 +136,17 @@ class Recorder:
     pid: int
 
     @classmethod
-    def start(cls, binary: str, pid: int, rate: int, idle: bool, output: Path) -> Recorder:
+    def start(
+        cls,
+        binary: str,
+        pid: int,
+        rate: int,
+        output: Path,
+        *,
+        idle: bool,
+        gil: bool = False,
+        subprocesses: bool = False,
+    ) -> Recorder:
         log = output.with_name(output.name + ".log")
         command = [
             binary,
@@ -148,12 +159,12 @@ class Recorder:
             "raw",
             "--full-filenames",
             "--nonblocking",
-            "--subprocesses",
             "--output",
             str(output),
         ]
-        if idle:
-            command.append("--idle")
+        command += ["--idle"] if idle else []
+        command += ["--gil"] if gil else []
+        command += ["--subprocesses"] if subprocesses else []
         with log.open("wb") as sink:
             process = subprocess.Popen(
                 command,

@@ -14,6 +14,7 @@ import json
 import selectors
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,33 @@ class WatchSpec:
         )
 
 
+# py-spy's cost grows with the threads it reads: each recorder spent about 2.1 % of a core
+# per target thread at 100 Hz on this VM (benchmarks/watch_overhead.py; mostly the kernel's
+# process_vm_readv, one call per frame). The wall-time recorder must read every thread, so its
+# rate is set from the thread count to stay within a budget; the CPU recorder reads only the
+# thread that holds the GIL (py-spy --gil), whatever the thread count.
+PCT_PER_THREAD_HZ = 0.021
+WALL_BUDGET_PCT = 3.0  # of one core, for the wall-time recorder of one watched tree
+MIN_WALL_RATE = 5
+
+
+def wall_rate(threads: int, ceiling: int) -> int:
+    """Samples a second for the wall-time recorder of a tree with ``threads`` threads."""
+    fitting = WALL_BUDGET_PCT / (PCT_PER_THREAD_HZ * max(threads, 1))
+    return int(max(MIN_WALL_RATE, min(ceiling, fitting)))
+
+
+@dataclass
+class Segment:
+    """One recorder's stretch: a stage, or part of one when the wall rate was lowered."""
+
+    stage: int
+    pid: int
+    kind: str  # "wall" or "cpu"
+    rate: int
+    recorder: pyspy.Recorder
+
+
 @dataclass
 class Profiler:
     """The py-spy recorders of every watched process, stage after stage."""
@@ -59,32 +87,61 @@ class Profiler:
     pids: tuple[int, ...]
     rate: int
     folder: Path
+    threads: Callable[[int], int] = lambda pid: 1
+    children: Callable[[int], bool] = lambda pid: False
     stage: int = 0
     stages: list[ProfileStage] = field(default_factory=list)
-    running: list[tuple[int, pyspy.Recorder, pyspy.Recorder]] = field(default_factory=list)
-    done: list[tuple[int, int, pyspy.Recorder, pyspy.Recorder]] = field(default_factory=list)
+    running: list[Segment] = field(default_factory=list)
+    done: list[Segment] = field(default_factory=list)
     refused: dict[int, tuple[str, str | None]] = field(default_factory=dict)
     stage_start: float = 0.0
+    lowest_wall_rate: int = 0
+    serial: int = 0
 
     def start(self) -> None:
         if self.binary is None:
             return
         for pid in self.pids:
-            if pid in self.refused:
-                continue
-            base = self.folder / f"pyspy-{pid}-{self.stage}"
-            wall = pyspy.Recorder.start(
-                self.binary, pid, self.rate, True, base.with_suffix(".wall")
-            )
-            cpu = pyspy.Recorder.start(self.binary, pid, self.rate, False, base.with_suffix(".cpu"))
-            self.running.append((pid, wall, cpu))
+            if pid not in self.refused:
+                self._start(pid, "wall", wall_rate(self.threads(pid), self.rate))
+                self._start(pid, "cpu", self.rate)
+
+    def _start(self, pid: int, kind: str, rate: int) -> None:
+        assert self.binary is not None
+        self.serial += 1
+        output = self.folder / f"pyspy-{pid}-{self.stage}-{self.serial}.{kind}"
+        recorder = pyspy.Recorder.start(
+            self.binary,
+            pid,
+            rate,
+            output,
+            idle=kind == "wall",
+            gil=kind == "cpu",
+            subprocesses=self.children(pid),
+        )
+        self.running.append(Segment(self.stage, pid, kind, rate, recorder))
+        if kind == "wall":
+            low = self.lowest_wall_rate
+            self.lowest_wall_rate = min(low, rate) if low else rate
 
     def check(self) -> None:
-        """A recorder that ended on its own could not attach: say why, do not restart it."""
-        for pid, wall, cpu in list(self.running):
-            for recorder in (wall, cpu):
-                if recorder.failed():
-                    self.refused.setdefault(pid, recorder.why())
+        """A recorder that ended on its own could not attach: say why, do not restart it.
+        A wall recorder whose tree has grown threads past twice its budget starts again,
+        slower (thread pools grow with the load)."""
+        for segment in list(self.running):
+            if segment.recorder.failed():
+                self.refused.setdefault(segment.pid, segment.recorder.why())
+                continue
+            if segment.kind == "wall":
+                fitting = wall_rate(self.threads(segment.pid), self.rate)
+                if fitting * 2 <= segment.rate:
+                    self._retire(segment)
+                    self._start(segment.pid, "wall", fitting)
+
+    def _retire(self, segment: Segment) -> None:
+        segment.recorder.stop()
+        self.running.remove(segment)
+        self.done.append(segment)
 
     def next_stage(self, index: int, elapsed_s: float) -> None:
         self.finish_stage(elapsed_s)
@@ -92,32 +149,27 @@ class Profiler:
         self.start()
 
     def finish_stage(self, elapsed_s: float) -> None:
-        for pid, wall, cpu in self.running:
-            wall.stop()
-            cpu.stop()
-            self.done.append((self.stage, pid, wall, cpu))
-        self.check_done()
-        self.running = []
+        for segment in list(self.running):
+            self._retire(segment)
+        for segment in self.done:
+            if not segment.recorder.output.exists():
+                self.refused.setdefault(segment.pid, segment.recorder.why())
         self.stages.append(
             ProfileStage(index=self.stage, start_s=self.stage_start, end_s=elapsed_s)
         )
 
-    def check_done(self) -> None:
-        for _, pid, wall, cpu in self.done:
-            for recorder in (wall, cpu):
-                if not recorder.output.exists():
-                    self.refused.setdefault(pid, recorder.why())
-
     def result(self) -> Profile:
+        """Counts of every segment, scaled to the nominal rate so wall and CPU compare."""
         frames: dict[str, int] = {}
         counts: dict[tuple[int, tuple[int, ...]], list[int]] = {}
         errors = 0
-        for stage, _, wall, cpu in self.done:
-            errors += wall.errors() + cpu.errors()
-            for column, recorder in ((0, wall), (1, cpu)):
-                for stack, count in recorder.stacks().items():
-                    key = (stage, tuple(frames.setdefault(f, len(frames)) for f in stack))
-                    counts.setdefault(key, [0, 0])[column] += count
+        for segment in self.done:
+            errors += segment.recorder.errors()
+            column = 0 if segment.kind == "wall" else 1
+            scale = self.rate / segment.rate
+            for stack, count in segment.recorder.stacks().items():
+                key = (segment.stage, tuple(frames.setdefault(f, len(frames)) for f in stack))
+                counts.setdefault(key, [0, 0])[column] += round(count * scale)
         stacks = [
             Stack(stage, list(key), wall, cpu) for (stage, key), (wall, cpu) in counts.items()
         ]
@@ -127,6 +179,7 @@ class Profiler:
             hint=next((h for _, h in self.refused.values() if h), None),
             sampler=pyspy.version(self.binary) if self.binary else "py-spy",
             rate_hz=self.rate,
+            wall_rate_hz=self.lowest_wall_rate or self.rate,
             frames=list(frames),
             stages=self.stages,
             stacks=stacks,
@@ -218,6 +271,21 @@ class Sampler:
         self.out.flush()
 
 
+def _tree_threads(pid: int) -> int:
+    try:
+        root = psutil.Process(pid)
+        return sum(p.num_threads() for p in [root, *root.children(recursive=True)])
+    except psutil.Error:
+        return 1
+
+
+def _has_children(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).children())
+    except psutil.Error:
+        return False
+
+
 def _process(pid: int | None) -> psutil.Process | None:
     if pid is None:
         return None
@@ -241,7 +309,9 @@ def _wait(selector: selectors.BaseSelector, boundary: int) -> str | None:
 def run(spec: WatchSpec) -> int:
     folder = Path(spec.folder)
     binary = pyspy.find_pyspy() if spec.profile else None
-    profiler = Profiler(binary, spec.pids, spec.rate_hz, folder)
+    profiler = Profiler(
+        binary, spec.pids, spec.rate_hz, folder, threads=_tree_threads, children=_has_children
+    )
     with (folder / "resources.jsonl").open("w", encoding="utf-8") as out:
         sampler = Sampler(spec, out)
         out.write(json.dumps(sampler.header()) + "\n")
