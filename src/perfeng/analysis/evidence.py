@@ -23,7 +23,7 @@ CPU_BOUND_PCT = 85.0  # of one core, for one process; or of every core, for the 
 MACHINE_BOUND_PCT = 90.0
 CONTENDED_PSI_PCT = 20.0  # PSI cpu "some": share of time a runnable task waited for a CPU
 WAITING_BELOW_PCT = 50.0  # of one core: a target this idle at its limit waits, not computes
-MEMORY_MIN_GROWTH = 1024 * 1024
+MEMORY_MIN_GROWTH = 512 * 1024  # with R^2 >= 0.8 and still growing late: not allocator steps
 FD_MIN_GROWTH = 20
 
 

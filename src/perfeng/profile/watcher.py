@@ -349,6 +349,7 @@ def _loop(sampler: Sampler, profiler: Profiler) -> None:
         elif word == "stop":
             if args:
                 elapsed = float(args[0])
+            sampler.read(boundary)  # the last, partial second: the end of the load is in it
             profiler.finish_stage(elapsed)
             return
 
