@@ -111,3 +111,16 @@ def test_damaged_entry_is_named() -> None:
     document["benchmarks"][1]["values"] = ["x"]
     with pytest.raises(DocumentError, match="benchmark 2 is incomplete"):
         check_bench_document(document, "bench.json")
+
+
+def test_a_command_quicker_than_its_shell_may_read_zero() -> None:
+    """The writer floors (run - shell start-up) at 0; the reader must take back what it wrote
+    (seen with `--cmd true`, where a run can be quicker than the median shell start-up)."""
+    document = _document()
+    entry = document["benchmarks"][1]
+    entry["values"] = [0.0, 1e-4]
+    entry["shell_overhead_s"] = 0.002
+    check_bench_document(document, "bench.json")
+    entry["shell_overhead_s"] = None  # without a shell a zero is impossible: damaged
+    with pytest.raises(DocumentError, match="benchmark 2 is incomplete"):
+        check_bench_document(document, "bench.json")
