@@ -325,6 +325,26 @@ def _add_diagnose(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.set_defaults(handler="perfeng.cli.diagnose:run")
 
 
+def _add_slo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "slo",
+        help="SLOs: Prometheus burn-rate rules from a spec, error-budget reports",
+        description="SLO specs (perfeng's own TOML/YAML, Sloth prometheus/v1, OpenSLO) to "
+        "Prometheus rules, and error-budget reports. See docs/monitoring.md.",
+    )
+    commands = p.add_subparsers(dest="slo_command", metavar="COMMAND", required=True)
+    r = commands.add_parser(
+        "rules",
+        help="recording rules and multi-window multi-burn-rate alerts (SRE Workbook)",
+        epilog=f"exit codes:\n{exit_code_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("spec", help="SLO spec: perfeng (.toml/.yaml), Sloth or OpenSLO (.yaml)")
+    r.add_argument("-o", "--out", help="write the rules here (default: standard output)")
+    r.add_argument("--period", help="SLO period, overriding the spec's (e.g. 30d, 28d, 7d)")
+    r.set_defaults(handler="perfeng.cli.slo:rules")
+
+
 def _add_compare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "compare",
@@ -505,6 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_capacity(sub)
     _add_assess(sub)
     _add_diagnose(sub)
+    _add_slo(sub)
     _add_bench(sub)
     _add_compare(sub)
     _add_gate(sub)

@@ -1,0 +1,1 @@
+"""Production monitoring: SLO rules for Prometheus, the synthetic monitor and its exporter."""
