@@ -345,6 +345,50 @@ def _add_slo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.set_defaults(handler="perfeng.cli.slo:rules")
 
 
+def _add_monitor(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "monitor",
+        help="probe a service until stopped: /metrics, SLO burn-rate alerts, a webhook",
+        description="A synthetic monitor: probes TARGET at a steady open-model rate (latency "
+        "free of coordinated omission), serves Prometheus metrics, evaluates the SLOs' "
+        "multi-window burn-rate alerts itself and notifies a webhook (Alertmanager's payload). "
+        "SIGTERM or Ctrl-C stops it cleanly (exit 0). See docs/monitoring.md.",
+        epilog=f"exit codes:\n{exit_code_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("target", help="URL, scenario.toml or flows.py (its checks apply)")
+    p.add_argument("--every", help="one probe every DURATION (default 10s)")
+    p.add_argument("--rate", help="or probes per second (e.g. 50)")
+    p.add_argument(
+        "--slo",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="an SLO: p99<300ms (99%% of probes under 300 ms), availability>99.9%%, "
+        "error_rate<0.1%% (repeatable)",
+    )
+    p.add_argument("--period", default="30d", help="SLO period (default 30d; windows scale)")
+    p.add_argument(
+        "--listen",
+        help="serve /metrics on HOST:PORT (default 127.0.0.1:9464; 'off' for none)",
+    )
+    p.add_argument("--webhook", metavar="URL", help="POST alerts here (Alertmanager's JSON)")
+    p.add_argument("--duration", help="stop after this long (default: run until stopped)")
+    p.add_argument("-X", "--method", default=None, help="HTTP method (URL target)")
+    p.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'")
+    p.add_argument("--timeout", help="a probe slower than this fails (default 30s)")
+    p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
+    p.add_argument("--base-url", help="base URL for a flows.py target")
+    _add_save_flags(p)
+    p.add_argument(
+        "--save-every",
+        default="5m",
+        metavar="DURATION",
+        help="with --save: append a summary this often (default 5m)",
+    )
+    p.set_defaults(handler="perfeng.cli.monitor:run")
+
+
 def _add_compare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "compare",
@@ -526,6 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_assess(sub)
     _add_diagnose(sub)
     _add_slo(sub)
+    _add_monitor(sub)
     _add_bench(sub)
     _add_compare(sub)
     _add_gate(sub)

@@ -26,6 +26,7 @@ class Health:
         self.cpu_by_second: list[float] = []
         self._cpu_mark = (now_ns(), cpu_ns())
         self._cpu_start = self._cpu_mark
+        self._recent_lag_ns = 0
 
     def note_schedule_lag(self, lag_ns: int) -> None:
         us = lag_ns // 1000
@@ -33,6 +34,16 @@ class Health:
 
     def note_loop_lag(self, lag_ns: int) -> None:
         self.loop_lag.record_value(max(lag_ns // 1000, 1))
+        self._recent_lag_ns = max(self._recent_lag_ns, lag_ns)
+
+    def recent_lag_ns(self) -> int:
+        """The worst loop lag since the previous call (the monitor's health gauge)."""
+        lag, self._recent_lag_ns = self._recent_lag_ns, 0
+        return lag
+
+    def forget(self, keep_seconds: int) -> None:
+        """Keep only the last seconds of CPU shares: a monitor runs for months."""
+        del self.cpu_by_second[:-keep_seconds]
 
     def sample_cpu(self) -> float:
         """Share of one core used since the previous call."""

@@ -54,6 +54,8 @@ class RunOptions:
     on_progress: Callable[[Progress], None] | None = None
     # called once a second with the recorder; returns a reason to stop (abort thresholds)
     should_abort: Callable[[Recorder, float], str | None] | None = None
+    # builds the recorder (start_ns, wall_start_s, gauges): the monitor's keeps no history
+    recorder_factory: Callable[..., Recorder] | None = None
 
 
 def default_max_in_flight(peak_rate: float) -> int:
@@ -80,6 +82,18 @@ class Engine:
     @property
     def duration_s(self) -> float:
         return max(p.duration_s for p in self.plans)
+
+    @property
+    def recorder(self) -> Recorder | None:
+        return self._ctx.recorder if self._ctx is not None else None
+
+    @property
+    def in_flight(self) -> int:
+        return self._ctx.in_flight if self._ctx is not None else 0
+
+    @property
+    def health(self) -> Health | None:
+        return self._ctx.health if self._ctx is not None else None
 
     def snapshot(self) -> Measurements | None:
         """What has been measured so far (None before the run starts)."""
@@ -113,7 +127,8 @@ class Engine:
         gc.collect()
         gc.freeze()
         start_ns = now_ns()
-        recorder = Recorder(start_ns, clock.wall_s(), self._gauges(start_ns))
+        make = self.options.recorder_factory or Recorder
+        recorder = make(start_ns, clock.wall_s(), self._gauges(start_ns))
         iterate = self._iterations(client, recorder, rng)
         ctx = self._ctx = Context(
             loop, now_ns, recorder, health, iterate, self.scenario.think_time, rng
