@@ -205,3 +205,41 @@ def _series(name: str, labels: dict[str, str], window: str) -> str:
     kept["slo_window"] = window
     inside = ",".join(f'{k}="{v}"' for k, v in kept.items())
     return f"{name}{{{inside}}}"
+
+
+def test_no_error_series_yet_reads_as_zero_errors(promtool: str, tmp_path: Path) -> None:
+    """Before the first 5xx the error series does not exist: the ratio is 0, not missing."""
+    rules = tmp_path / "rules.yml"
+    rules.write_text(render(read_spec(DOCS / "api.toml")))
+    labels = 'slo_id="api-availability",slo_name="availability",slo_service="api"'
+    expected = f'slo:sli_error:ratio_rate5m{{{labels},slo_window="5m",team="payments"}}'
+    tests = tmp_path / "tests.yml"
+    tests.write_text(
+        yaml.safe_dump(
+            {
+                "rule_files": [str(rules)],
+                "evaluation_interval": "1m",
+                "tests": [
+                    {
+                        "interval": "1m",
+                        "input_series": [{"series": OK, "values": _counter([(1000, 30)])}],
+                        "promql_expr_test": [
+                            {
+                                "expr": 'slo:sli_error:ratio_rate5m{slo_id="api-availability"}',
+                                "eval_time": "10m",
+                                "exp_samples": [{"labels": expected, "value": 0}],
+                            }
+                        ],
+                        "alert_rule_test": [
+                            {"eval_time": "10m", "alertname": "ApiAvailability", "exp_alerts": []}
+                        ],
+                    }
+                ],
+            },
+            sort_keys=False,
+        )
+    )
+    done = subprocess.run(
+        [promtool, "test", "rules", str(tests)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]

@@ -343,6 +343,32 @@ def _add_slo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.add_argument("-o", "--out", help="write the rules here (default: standard output)")
     r.add_argument("--period", help="SLO period, overriding the spec's (e.g. 30d, 28d, 7d)")
     r.set_defaults(handler="perfeng.cli.slo:rules")
+    b = commands.add_parser(
+        "report",
+        help="error budgets: SLI over the period, budget left, worst windows, burn rate now",
+        epilog=f"exit codes:\n{exit_code_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    b.add_argument(
+        "spec",
+        nargs="?",
+        help="a spec file (with --from prometheus://), or an SLO such as 'availability>99.9%%' "
+        "(with --from history)",
+    )
+    b.add_argument(
+        "--from",
+        dest="source",
+        default="history",
+        metavar="SOURCE",
+        help="history (the monitor's saved periods; default) or prometheus://HOST:PORT",
+    )
+    b.add_argument("--slo", action="append", default=[], metavar="EXPR", help="with history")
+    b.add_argument("--period", help="SLO period (default: the spec's, or 30d)")
+    b.add_argument("--store", help="history database URL (default $PERFENG_STORE or SQLite)")
+    b.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="with history")
+    b.add_argument("--format", choices=("text", "md", "json", "html"), default="text")
+    b.add_argument("-o", "--out", help="write the report here (default: standard output)")
+    b.set_defaults(handler="perfeng.cli.slo:report")
 
 
 def _add_monitor(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -8,7 +8,8 @@ Per objective, three rule groups:
    ``slo:sli_total:rate5m``), not the mean of 5-minute ratios that Sloth records, which
    overweights quiet hours (slok/sloth#241). A raw SLI has no counts, so its mean is used.
    Every ratio divides by ``total > 0``: no traffic gives no sample rather than NaN
-   (slok/sloth#133).
+   (slok/sloth#133); bad events default to 0 where there is traffic, since an error series
+   often does not exist until the first error.
 2. metadata: objective, budget, period, burn rate now and over the period, budget left.
 3. two alerts, page and ticket, each the OR of its rows of ``gates.slo.windows_for``
    (``long > factor x budget AND short > factor x budget``), labelled ``slo_severity``.
@@ -59,9 +60,18 @@ def error_ratio_expr(objective: Objective, window_s: float) -> str:
     if objective.error_ratio_query is not None:
         return f"({_fill(objective.error_ratio_query, window_s)})"
     assert objective.error_query is not None and objective.total_query is not None
+    errors = _errors(objective, window_s)
+    total = _fill(objective.total_query, window_s)
+    return f"{errors}\n/\n(({total}) > 0)"
+
+
+def _errors(objective: Objective, window_s: float) -> str:
+    """The bad events, or 0 where there are events but no bad ones: an error series that
+    does not exist yet (no 5xx so far) must read as 0, not as no data."""
+    assert objective.error_query is not None and objective.total_query is not None
     errors = _fill(objective.error_query, window_s)
     total = _fill(objective.total_query, window_s)
-    return f"({errors})\n/\n(({total}) > 0)"
+    return f"(({errors}) or (0 * ({total})))"
 
 
 def _recordings(objective: Objective) -> list[dict[str, Any]]:
@@ -96,7 +106,7 @@ def _period_recordings(objective: Objective, labels: dict[str, str]) -> list[dic
         f"(sum_over_time({total}{select}[{period}]) > 0)"
     )
     return [
-        {"record": errors, "expr": _fill(objective.error_query, five), "labels": {**labels}},
+        {"record": errors, "expr": _errors(objective, five), "labels": {**labels}},
         {"record": total, "expr": _fill(objective.total_query, five), "labels": {**labels}},
         {
             "record": f"{_ERROR_RATIO}{period}",
