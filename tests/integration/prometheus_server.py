@@ -54,9 +54,11 @@ def prometheus(folder: Path, scrape: str, rules: Path, interval: str = "500ms") 
     try:
         deadline = time.monotonic() + 30
         while True:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{base}/-/ready", timeout=2):
-                    break
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{base}/-/ready", timeout=2),
+            ):
+                break
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(
                     "prometheus did not start: " + (folder / "prometheus.log").read_text()[-2000:]

@@ -56,6 +56,9 @@ class RunOptions:
     should_abort: Callable[[Recorder, float], str | None] | None = None
     # builds the recorder (start_ns, wall_start_s, gauges): the monitor's keeps no history
     recorder_factory: Callable[..., Recorder] | None = None
+    # how often the event-loop lag probe wakes: 10 ms in load tests; a monitor sending one
+    # probe a second needs no such resolution and would spend most of its CPU on it
+    lag_probe_ns: int = _LAG_PROBE_NS
 
 
 def default_max_in_flight(peak_rate: float) -> int:
@@ -293,11 +296,12 @@ class Engine:
     async def _probe_lag(self, ctx: Context) -> None:
         timer = ctx.timer()
         now_ns = self.clock.now_ns
+        every = self.options.lag_probe_ns
         due = now_ns()
         while True:
-            due += _LAG_PROBE_NS
+            due += every
             await timer.sleep_until(due)
             now = now_ns()
             ctx.health.note_loop_lag(now - due)
-            if now - due > _LAG_PROBE_NS:
+            if now - due > every:
                 due = now  # do not fire a burst of catch-up probes after a long block

@@ -24,6 +24,7 @@ from perfeng.monitor.state import AlertEvent, MonitorSlo, MonitorState, describe
 
 MAX_PLAN_S = 30 * 86400.0  # the engine plans at most 30 days; the monitor then plans again
 _NS = 1_000_000_000
+LAG_PROBE_NS = 100_000_000  # the monitor's own loop-lag probe: 10 a second is enough
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,11 @@ class Monitor:
                 rate=self.config.rate, duration_s=span, max_in_flight=self.config.max_in_flight
             )
             scenario = dataclasses.replace(self.config.scenario, workloads=(workload,))
-            options = RunOptions(grace_s=2.0, recorder_factory=recorder_factory(self.on_sample))
+            options = RunOptions(
+                grace_s=2.0,
+                recorder_factory=recorder_factory(self.on_sample),
+                lag_probe_ns=LAG_PROBE_NS,
+            )
             self.engine = Engine(scenario, MonotonicClock(), options)
             started = time.monotonic()
             await self.engine.run()
