@@ -56,7 +56,7 @@ def test_no_arguments_without_a_terminal_lists_the_tasks() -> None:
     result = perfeng()
     assert result.returncode == 0
     assert "Run a load test" in result.stdout
-    assert "not built yet" in result.stdout
+    assert "Monitor SLOs" in result.stdout
 
 
 def test_quick_mode_writes_the_result_and_passes_thresholds(

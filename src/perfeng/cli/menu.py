@@ -44,7 +44,13 @@ TASKS: tuple[Task, ...] = (
         "perfeng load URL --rate 200 --target-pid PID",
         True,
     ),
-    Task("Monitor SLOs (burn-rate alerts)", "perfeng monitor", False),
+    Task(
+        "Monitor SLOs: probes, burn-rate alerts",
+        "perfeng monitor URL --slo 'availability>99.9%' --webhook URL",
+        True,
+    ),
+    Task("Turn SLOs into Prometheus alert rules", "perfeng slo rules slo.yaml -o rules.yml", True),
+    Task("Report error budgets", "perfeng slo report 'availability>99.9%' --from history", True),
     Task(
         "Build a report from a result (Markdown, JUnit)",
         "perfeng report run.json --format md",
@@ -56,9 +62,10 @@ TASKS: tuple[Task, ...] = (
 
 def task_list() -> str:
     lines = ["perfeng can:"]
+    width = max(len(task.title) for task in TASKS)
     for number, task in enumerate(TASKS, 1):
         note = "" if task.ready else "  (not built yet)"
-        lines.append(f"  {number:>2}. {task.title:<46} {task.command}{note}")
+        lines.append(f"  {number:>2}. {task.title:<{width}} {task.command}{note}")
     lines.append("Run `perfeng --help` for every command and option.")
     return "\n".join(lines)
 

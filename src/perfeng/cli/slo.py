@@ -59,7 +59,7 @@ def report(args: argparse.Namespace) -> int:
     if args.source == "history":
         from perfeng.cli.history import parse_tags
 
-        texts = list(args.slo) + ([args.spec] if args.spec else [])
+        texts = ([args.spec] if args.spec else []) + list(args.slo)
         reports = from_history(texts, args.store, parse_tags(args.tag), period or 30 * 86400.0, now)
     else:
         if not args.spec:

@@ -24,6 +24,7 @@ from perfeng.gates.slo import (
     exhaustion_s,
     firing,
     prometheus_duration,
+    windows_for,
 )
 
 _NS = 1_000_000_000
@@ -195,7 +196,8 @@ class MonitorState:
         """One probe (hot path: two additions and one comparison per SLO)."""
         second = done_ns // _NS
         if second > self._second:
-            self._pour(done_ns)
+            if self._second >= 0:
+                self._pour((self._second + 1) * _NS - 1)  # at the end of its second
             self._second = second
         self._total += 1
         self.probes += 1
@@ -206,21 +208,18 @@ class MonitorState:
             if state.slo.is_bad(error, latency_ms):
                 bad[index] += 1
 
-    def _pour(self, now_ns: int) -> None:
+    def _pour(self, at_ns: int) -> None:
         if self._total:
-            # stamped at the end of its second: windows shorter than the one-second
-            # evaluation step then mean "the last second" rather than nothing
-            at = min(now_ns, (self._second + 1) * _NS - 1) if self._second >= 0 else now_ns
             for index, state in enumerate(self.slos):
-                state.pour(at, self._bad[index], self._total)
+                state.pour(at_ns, self._bad[index], self._total)
         self._bad = [0] * len(self.slos)
         self._total = 0
 
     def evaluate(self, now_ns: int, wall_s: float) -> tuple[list[SloStatus], list[AlertEvent]]:
         """Statuses now, and the alerts that started or stopped since the last call."""
-        if now_ns // _NS > self._second:
-            self._pour(now_ns)
-            self._second = now_ns // _NS
+        # what the current second gathered so far counts now: windows shorter than the
+        # evaluation step (scaled-down periods) still see the latest probes
+        self._pour(now_ns)
         statuses, events = [], []
         for state in self.slos:
             status = state.status(now_ns)
@@ -231,8 +230,8 @@ class MonitorState:
 
 def _transitions(state: SloState, status: SloStatus, wall_s: float) -> list[AlertEvent]:
     events = []
-    shortest = min(status.burn_rates)
     for severity, now_firing in status.firing.items():
+        window = _window(state.period_s, severity, long=now_firing)
         started = state.firing_since.get(severity)
         if now_firing == (started is not None):
             continue
@@ -248,11 +247,18 @@ def _transitions(state: SloState, status: SloStatus, wall_s: float) -> list[Aler
                 status="firing" if now_firing else "resolved",
                 at_wall_s=wall_s,
                 started_wall_s=started,
-                burn_rate=status.burn_rates[shortest],
-                window_s=shortest,
+                burn_rate=status.burn_rates.get(window),
+                window_s=window,
             )
         )
     return events
+
+
+def _window(period_s: float, severity: Severity, long: bool) -> float:
+    """The window an alert line quotes: the long one of the severity's fastest row when it
+    fires (the page's 1 h in 30 days), the short one when it resolves (it is what cleared)."""
+    row = next(w for w in windows_for(period_s) if w.severity == severity)
+    return row.long_s if long else row.short_s
 
 
 def window_label(seconds: float) -> str:

@@ -29,25 +29,29 @@ def _runs_out(report: BudgetReport) -> str:
     return f"in {human_seconds(report.exhausted_in_s)} at today's burn"
 
 
+def _span(seconds: float) -> str:
+    return human_seconds(round(seconds) if seconds >= 1 else seconds)
+
+
 def lines(report: BudgetReport) -> list[tuple[str, str]]:
     """The report's rows, label and value, for every format."""
     burn = "no recent data" if report.burn_now is None else f"{report.burn_now:.3g}x"
     rows = [
-        ("objective", f"{report.objective:g} % over {human_seconds(report.period_s)}"),
+        ("objective", f"{report.objective:g} % over {_span(report.period_s)}"),
         ("SLI over the period", _pct(report.sli, 6)),
         ("events", f"{report.events:,.0f} ({report.bad:,.0f} bad)"),
         ("budget spent", _share(report.budget_spent)),
         ("budget left", _share(report.budget_remaining)),
-        (f"burn rate now (last {human_seconds(report.burn_window_s)})", burn),
+        (f"burn rate now (last {_span(report.burn_window_s)})", burn),
         ("budget runs out", _runs_out(report)),
-        ("data covers", f"{human_seconds(report.covered_s)} of the period"),
+        ("data covers", f"{_span(report.covered_s)} of the period"),
     ]
     for bucket in report.worst:
         ratio = (bucket.bad or (bucket.ratio or 0) * bucket.total) / bucket.total
         rows.append(
             (
                 "worst window",
-                f"{_when(bucket.start_s)} for {human_seconds(bucket.end_s - bucket.start_s)}: "
+                f"{_when(bucket.start_s)} for {_span(bucket.end_s - bucket.start_s)}: "
                 f"{100 * ratio:.3g} % bad",
             )
         )

@@ -156,9 +156,14 @@ class Monitor:
             self.engine = Engine(scenario, MonotonicClock(), options)
             started = time.monotonic()
             await self.engine.run()
-            self._dropped_before += self.engine.recorder.dropped if self.engine.recorder else 0
             if left is not None:
                 left -= time.monotonic() - started
+                if left < 1.0:  # the plan's last arrival came a little before its end
+                    break
+            # a 30-day plan is over and another starts: its recorder's period goes first
+            if self.config.save_every_s:
+                self._save()
+            self._dropped_before += self.engine.recorder.dropped if self.engine.recorder else 0
 
     async def _tick(self) -> None:
         save_every = self.config.save_every_s
