@@ -16,6 +16,7 @@ and the /metrics page size.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import subprocess
@@ -99,7 +100,7 @@ def _sample(process: psutil.Process, url: str, start: float) -> dict[str, float]
 def _figures(samples: list[dict[str, float]]) -> dict[str, Any]:
     shares = [
         (b["cpu_s"] - a["cpu_s"]) / (b["t"] - a["t"])
-        for a, b in zip(samples, samples[1:], strict=False)
+        for a, b in itertools.pairwise(samples)
         if a["t"] >= 60
     ]
     first = next(s for s in samples if s["t"] >= 60)
