@@ -72,6 +72,8 @@ def config_from(args: argparse.Namespace) -> Any:
         period = parse_period_s(args.period, "--period")
     except SpecError as exc:
         raise UsageError(str(exc)) from None
+    if period < 60:
+        raise UsageError(f"invalid --period {args.period!r}: the SLO period must be at least 1m")
     check_save_flags(args)
     return MonitorConfig(
         scenario=_scenario(args),
