@@ -1,15 +1,15 @@
-"""The load engine's recorder for a monitor: every probe also goes to the monitor's sink, the
-per-second history is bounded, and the totals start afresh at each saved period."""
+"""The load engine's recorder for a monitor: every probe also goes to the monitor's sink, no
+per-second history is kept, and the totals start afresh at each saved period."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from perfeng.model.recorder import Gauges, Measurements, Recorder
+from perfeng.model import histogram as hdr
+from perfeng.model.recorder import Gauges, Measurements, NameStats, Recorder
 from perfeng.model.sample import Sample
 
-KEEP_SECONDS = 120  # of per-second slices: the live view needs a few, nothing needs more
 
 
 class ProbeRecorder(Recorder):
@@ -28,9 +28,13 @@ class ProbeRecorder(Recorder):
         self.sink(sample)
 
     def _close_slice(self, end_ns: int) -> None:
-        super()._close_slice(end_ns)
-        if len(self.intervals) > KEEP_SECONDS:
-            del self.intervals[:-KEEP_SECONDS]
+        """Each second's values go straight into the period's totals. A load test keeps a
+        histogram a second for its time series (about 74 KiB each); a monitor running for
+        months keeps none: its time series is the SLO windows and Prometheus's."""
+        for stats in self.names.values():
+            _pour_into_totals(stats)
+        self._slice_requests = self._slice_errors = self._slice_dropped = 0
+        self._slice_classes = {}
 
     def take_period(
         self, now_ns: int, wall_now_s: float, generator: dict[str, Any]
@@ -43,6 +47,20 @@ class ProbeRecorder(Recorder):
         self.start_ns = now_ns
         self.wall_start_s = wall_now_s
         return measured
+
+
+def _pour_into_totals(stats: NameStats) -> None:
+    if stats.slice_same is not None or stats.slice_latency is not None:
+        stats.close_slice()  # a busy second already started slice histograms
+        return
+    if stats.pending_same:
+        hdr.record_counts(stats.latency, stats.pending_same)
+        hdr.record_counts(stats.service, stats.pending_same)
+        stats.pending_same = {}
+    if stats.pending_latency:
+        hdr.record_counts(stats.latency, stats.pending_latency)
+        hdr.record_counts(stats.service, stats.pending_service)
+        stats.pending_latency, stats.pending_service = {}, {}
 
 
 def recorder_factory(sink: Callable[[Sample], None]) -> Callable[..., ProbeRecorder]:
