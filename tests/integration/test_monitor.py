@@ -5,6 +5,7 @@ its saved periods let `perfeng detect` find a change in latency."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -163,3 +164,37 @@ def test_saved_periods_let_detect_find_a_latency_change(tmp_path: Path) -> None:
     # exit 1: the newest segment is a regression against the one before it
     assert detected.returncode == 1, detected.stdout + detected.stderr
     assert "regression" in detected.stdout.lower()
+
+
+def test_production_periods_are_a_gate_baseline(tmp_path: Path) -> None:
+    """A load test of the probed endpoint is gated against the monitor's saved periods."""
+    store = f"sqlite:///{tmp_path / 'history.db'}"
+    (tmp_path / "perfeng.toml").write_text('[budgets]\nload = ["p50:+50%"]\n')
+    with switchable() as target:
+        target.delay_s = 0.02
+        monitor = MonitorProcess(
+            [f"{target.url}/svc", "--rate", "40", "--slo", "p99<300ms", "--listen", "off",
+             "--save", "--save-every", "1s", "--store", store, "--duration", "4s"]
+        )  # fmt: skip
+        try:
+            assert monitor.process.wait(60) == 0
+        finally:
+            monitor.kill()
+        target.delay_s = 0.06  # the change under test triples the median
+        run = subprocess.run(
+            [sys.executable, "-m", "perfeng", "load", f"{target.url}/svc", "--rate", "40",
+             "--duration", "2s", "--quiet", "--out", "run.json"],
+            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+    gated = subprocess.run(
+        [sys.executable, "-m", "perfeng", "gate", "run.json", "--store", store, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert gated.returncode == 1, gated.stdout + gated.stderr
+    (verdict,) = json.loads(gated.stdout)["verdicts"]
+    assert verdict["passed"] is False
+    assert 15 <= verdict["baseline"] <= 40, verdict  # production's p50, about 20 ms
