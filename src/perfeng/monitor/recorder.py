@@ -11,7 +11,6 @@ from perfeng.model.recorder import Gauges, Measurements, NameStats, Recorder
 from perfeng.model.sample import Sample
 
 
-
 class ProbeRecorder(Recorder):
     def __init__(
         self,
