@@ -198,3 +198,29 @@ def test_production_periods_are_a_gate_baseline(tmp_path: Path) -> None:
     (verdict,) = json.loads(gated.stdout)["verdicts"]
     assert verdict["passed"] is False
     assert 15 <= verdict["baseline"] <= 40, verdict  # production's p50, about 20 ms
+
+
+def test_a_scenario_with_checks_is_probed(tmp_path: Path) -> None:
+    """A scenario file is a probe with its checks: a check that fails is a failed probe."""
+    with switchable() as target:
+        scenario = tmp_path / "probe.toml"
+        scenario.write_text(
+            f'base_url = "{target.url}"\n\n[[requests]]\nname = "svc"\npath = "/svc"\n'
+            '[requests.check]\nstatus = 200\nbody_contains = "not in the body"\n\n'
+            '[[workloads]]\ntype = "constant-rate"\nrate = "1/s"\nduration = "1s"\n'
+        )
+        monitor = MonitorProcess(
+            [str(scenario), "--rate", "20", "--slo", "availability>99%", "--listen",
+             "127.0.0.1:0", "--duration", "3s"]
+        )  # fmt: skip
+        try:
+            metrics = monitor.metrics_url()
+            time.sleep(1.5)
+            values = scrape(metrics)
+            assert values['perfeng_probe_requests_total{name="svc",outcome="check_failed"}'] > 5
+            assert monitor.process.wait(60) == 0
+        finally:
+            monitor.kill()
+    monitor._reader.join(5)
+    last = monitor.wait_for("stopped", 1)
+    assert " 0 failed" not in last
