@@ -151,19 +151,33 @@ def test_saved_periods_let_detect_find_a_latency_change(tmp_path: Path) -> None:
             monitor.wait_for("saved ", 30)
             time.sleep(5.5)
             target.delay_s = 0.05  # a deploy that adds 50 ms
+            before = sum("saved " in line for line in monitor.lines)
             code = monitor.process.wait(60)
         finally:
             monitor.kill()
     assert code == 0
     detected = subprocess.run(
-        [sys.executable, "-m", "perfeng", "detect", "--metric", "total:p50", "--store", store],
+        [
+            sys.executable,
+            "-m",
+            "perfeng",
+            "detect",
+            "--metric",
+            "total:p50",
+            "--store",
+            store,
+            "--json",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
     )
     # exit 1: the newest segment is a regression against the one before it
     assert detected.returncode == 1, detected.stdout + detected.stderr
-    assert "regression" in detected.stdout.lower()
+    found = json.loads(detected.stdout)
+    assert found["newest_is_regression"] is True
+    # found within a point or two of the change (the period holding it mixes both)
+    assert abs(found["newest_segment_start"] - before) <= 2, (found, before)
 
 
 def test_production_periods_are_a_gate_baseline(tmp_path: Path) -> None:
