@@ -115,21 +115,7 @@ CASES = {
 def test_burn_rate_alerts_behave(promtool: str, name: str, tmp_path: Path) -> None:
     rules = tmp_path / "rules.yml"
     rules.write_text(render(read_spec(DOCS / "api.toml")))
-    tests = tmp_path / "tests.yml"
-    tests.write_text(
-        yaml.safe_dump(
-            {
-                "rule_files": [str(rules)],
-                "evaluation_interval": "1m",
-                "tests": [CASES[name]],
-            },
-            sort_keys=False,
-        )
-    )
-    done = subprocess.run(
-        [promtool, "test", "rules", str(tests)], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    _promtool_test(promtool, tmp_path, rules, [CASES[name]])
 
 
 def test_latency_slo_pages_on_slow_requests(promtool: str, tmp_path: Path) -> None:
@@ -161,43 +147,32 @@ def test_latency_slo_pages_on_slow_requests(promtool: str, tmp_path: Path) -> No
             },
         },
     ]
-    tests = tmp_path / "tests.yml"
-    tests.write_text(
-        yaml.safe_dump(
+    _promtool_test(
+        promtool,
+        tmp_path,
+        rules,
+        [
             {
-                "rule_files": [str(rules)],
-                "evaluation_interval": "1m",
-                "tests": [
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": [
+                    {"eval_time": "10m", "alertname": "ApiLatency", "exp_alerts": expected}
+                ],
+                "promql_expr_test": [
                     {
-                        "interval": "1m",
-                        "input_series": series,
-                        "alert_rule_test": [
-                            {"eval_time": "10m", "alertname": "ApiLatency", "exp_alerts": expected}
-                        ],
-                        "promql_expr_test": [
+                        "expr": 'slo:sli_error:ratio_rate5m{slo_id="api-latency"}',
+                        "eval_time": "10m",
+                        "exp_samples": [
                             {
-                                "expr": 'slo:sli_error:ratio_rate5m{slo_id="api-latency"}',
-                                "eval_time": "10m",
-                                "exp_samples": [
-                                    {
-                                        "labels": _series(
-                                            "slo:sli_error:ratio_rate5m", labels, "5m"
-                                        ),
-                                        "value": 0.2,
-                                    }
-                                ],
+                                "labels": _series("slo:sli_error:ratio_rate5m", labels, "5m"),
+                                "value": 0.2,
                             }
                         ],
                     }
                 ],
-            },
-            sort_keys=False,
-        )
+            }
+        ],
     )
-    done = subprocess.run(
-        [promtool, "test", "rules", str(tests)], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
 
 
 def _series(name: str, labels: dict[str, str], window: str) -> str:
@@ -213,33 +188,35 @@ def test_no_error_series_yet_reads_as_zero_errors(promtool: str, tmp_path: Path)
     rules.write_text(render(read_spec(DOCS / "api.toml")))
     labels = 'slo_id="api-availability",slo_name="availability",slo_service="api"'
     expected = f'slo:sli_error:ratio_rate5m{{{labels},slo_window="5m",team="payments"}}'
-    tests = tmp_path / "tests.yml"
-    tests.write_text(
-        yaml.safe_dump(
+    _promtool_test(
+        promtool,
+        tmp_path,
+        rules,
+        [
             {
-                "rule_files": [str(rules)],
-                "evaluation_interval": "1m",
-                "tests": [
+                "interval": "1m",
+                "input_series": [{"series": OK, "values": _counter([(1000, 30)])}],
+                "promql_expr_test": [
                     {
-                        "interval": "1m",
-                        "input_series": [{"series": OK, "values": _counter([(1000, 30)])}],
-                        "promql_expr_test": [
-                            {
-                                "expr": 'slo:sli_error:ratio_rate5m{slo_id="api-availability"}',
-                                "eval_time": "10m",
-                                "exp_samples": [{"labels": expected, "value": 0}],
-                            }
-                        ],
-                        "alert_rule_test": [
-                            {"eval_time": "10m", "alertname": "ApiAvailability", "exp_alerts": []}
-                        ],
+                        "expr": 'slo:sli_error:ratio_rate5m{slo_id="api-availability"}',
+                        "eval_time": "10m",
+                        "exp_samples": [{"labels": expected, "value": 0}],
                     }
                 ],
-            },
-            sort_keys=False,
-        )
+                "alert_rule_test": [
+                    {"eval_time": "10m", "alertname": "ApiAvailability", "exp_alerts": []}
+                ],
+            }
+        ],
     )
+
+
+def _promtool_test(promtool: str, folder: Path, rules: Path, tests: list[Any]) -> None:
+    """Runs `promtool test rules` on these test cases; their failures in the message."""
+    path = folder / "tests.yml"
+    document = {"rule_files": [str(rules)], "evaluation_interval": "1m", "tests": tests}
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
     done = subprocess.run(
-        [promtool, "test", "rules", str(tests)], capture_output=True, text=True, timeout=300
+        [promtool, "test", "rules", str(path)], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
