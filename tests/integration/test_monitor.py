@@ -125,7 +125,7 @@ def test_a_failing_webhook_never_stops_the_probing() -> None:
         target.failing = True
         monitor = MonitorProcess(
             [f"{target.url}/svc", "--rate", "20", "--slo", "availability>99%", "--period", "1h",
-             "--listen", "off", "--webhook", hooks.url, "--duration", "5s"]
+             "--listen", "off", "--webhook", hooks.url, "--duration", "3s"]
         )  # fmt: skip
         try:
             code = monitor.process.wait(60)
@@ -137,7 +137,7 @@ def test_a_failing_webhook_never_stops_the_probing() -> None:
     monitor.wait_for("webhook refused", 1)
     last = monitor.wait_for("stopped", 1)
     probes = int(last.split(": ")[2].split(" probes")[0])
-    assert probes >= 80, last  # 20/s for 5 s went on while the webhook failed
+    assert probes >= 45, last  # 20/s for 3 s went on while the webhook failed
 
 
 def test_saved_periods_let_detect_find_a_latency_change(tmp_path: Path) -> None:
