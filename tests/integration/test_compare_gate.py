@@ -45,7 +45,10 @@ def test_a_slower_endpoint_is_found_and_exits_1(runs: dict[str, Path]) -> None:
 
 
 def test_the_same_endpoint_twice_shows_no_change_in_the_median(runs: dict[str, Path]) -> None:
-    done = perfeng("compare", str(runs["base"]), str(runs["same"]), "--json")
+    # Two 2-s runs on a shared 2-core VM: their medians of a 3 ms answer moved by more than
+    # the default 5 % once in a clean CI run (a hiccup of the in-process server's thread),
+    # so the floor is set where noise ends here; the slower run (3 -> 9 ms) is far above it.
+    done = perfeng("compare", str(runs["base"]), str(runs["same"]), "--json", "--min-effect", "25%")
     assert done.returncode in (0, 1), done.stderr
     rows = _rows(done.stdout)
     assert rows[("GET /delay", "p50")]["verdict"] == "no change"
