@@ -6,6 +6,7 @@ import asyncio
 
 from perfeng.engine.context import Context
 from perfeng.engine.schedule import ArrivalSchedule
+from perfeng.engine.shard import Shard
 from perfeng.engine.workloads.base import Plan
 
 _YIELD_EVERY = 64  # arrivals handled back to back before letting I/O in, when behind schedule
@@ -16,10 +17,12 @@ _BATCH_NS = 0
 _CONTROL_S = 0.1  # how often the closed model adjusts its user count to the plan
 
 
-async def run_open(plan: Plan, ctx: Context, start_ns: int, max_in_flight: int) -> None:
+async def run_open(
+    plan: Plan, ctx: Context, start_ns: int, max_in_flight: int, shard: Shard | None = None
+) -> None:
     """Start each arrival at its absolute time; when ``max_in_flight`` requests are already
     out, count the arrival as dropped instead of delaying it (k6's dropped_iterations)."""
-    schedule = ArrivalSchedule(plan)
+    schedule = ArrivalSchedule(plan, shard)
     timer = ctx.timer()
     now_ns, health, recorder = ctx.now_ns, ctx.health, ctx.recorder
     back_to_back = 0
@@ -78,8 +81,10 @@ async def _user_loop(ctx: Context, user: _User) -> None:
             await ctx.pause(think.pause_s((now_ns() - start) / 1e9, rng))
 
 
-async def run_closed(plan: Plan, ctx: Context, start_ns: int) -> None:
-    """Keep as many users looping as the plan says; a retired user finishes its iteration."""
+async def run_closed(plan: Plan, ctx: Context, start_ns: int, shard: Shard | None = None) -> None:
+    """Keep as many users looping as the plan says (this shard's part of them); a retired user
+    finishes its iteration."""
+    part = shard or Shard()
     users: list[_User] = []
     end_ns = start_ns + round(plan.duration_s * 1e9)
     timer = ctx.timer()
@@ -87,7 +92,7 @@ async def run_closed(plan: Plan, ctx: Context, start_ns: int) -> None:
         now = ctx.now_ns()
         if now >= end_ns:
             break
-        target = round(plan.value_at((now - start_ns) / 1e9))
+        target = part.users(plan.value_at((now - start_ns) / 1e9))
         _adjust(ctx, users, target)
         await timer.sleep_until(min(now + round(_CONTROL_S * 1e9), end_ns))
     for user in users:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import math
 import random
@@ -24,6 +25,7 @@ from perfeng.engine.health import Health
 from perfeng.engine.http.client import Client
 from perfeng.engine.http.request import join_url, split_url
 from perfeng.engine.iterations import RequestIterations
+from perfeng.engine.shard import Shard
 from perfeng.engine.timer import PRECISE_TIMER
 from perfeng.engine.workloads.base import Plan
 from perfeng.model.recorder import Interval, Measurements, Recorder
@@ -59,6 +61,8 @@ class RunOptions:
     # how often the event-loop lag probe wakes: 10 ms in load tests; a monitor sending one
     # probe a second needs no such resolution and would spend most of its CPU on it
     lag_probe_ns: int = _LAG_PROBE_NS
+    # this generator's share of the plan when several run it (engine/shard.py)
+    shard: Shard | None = None
 
 
 def default_max_in_flight(peak_rate: float) -> int:
@@ -73,6 +77,10 @@ def default_max_in_flight(peak_rate: float) -> int:
 
 class Engine:
     def __init__(self, scenario: Scenario, clock: Clock, options: RunOptions) -> None:
+        shard = options.shard
+        if shard is not None and not shard.whole and scenario.data is not None:
+            data = dataclasses.replace(scenario.data, rows=shard.rows(scenario.data.rows))
+            scenario = dataclasses.replace(scenario, data=data)
         self.scenario = scenario
         self.clock = clock
         self.options = options
@@ -212,15 +220,19 @@ class Engine:
         given = getattr(workload, "max_in_flight", None) or self.options.max_in_flight
         if given:
             return int(given)
-        return default_max_in_flight(max(max(s.start, s.end) for s in self.plans[index].stages))
+        count = self.options.shard.count if self.options.shard is not None else 1
+        peak = max(max(s.start, s.end) for s in self.plans[index].stages)
+        return default_max_in_flight(peak / count)
 
     async def _execute(self, ctx: Context, start_ns: int) -> None:
         runs = []
         for index, plan in enumerate(self.plans):
+            shard = self.options.shard
             if plan.model == "open":
-                runs.append(run_open(plan, ctx, start_ns, self.max_in_flight_for(index)))
+                limit = self.max_in_flight_for(index)
+                runs.append(run_open(plan, ctx, start_ns, limit, shard))
             else:
-                runs.append(run_closed(plan, ctx, start_ns))
+                runs.append(run_closed(plan, ctx, start_ns, shard))
         executors: asyncio.Future[Any] = asyncio.gather(*runs)
         assert self._stop_event is not None
         stopper: asyncio.Future[Any] = asyncio.ensure_future(self._stop_event.wait())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from perfeng.engine.shard import Shard
 from perfeng.engine.workloads.base import Plan, Stage
 
 
@@ -29,10 +30,12 @@ def _time_of(stage: Stage, count: float) -> float | None:
 
 
 class ArrivalSchedule:
-    """Yields the offset (seconds from the workload start) of each arrival, in order."""
+    """Yields the offset (seconds from the workload start) of each arrival, in order; with a
+    ``shard``, only the arrivals that shard sends (engine/shard.py)."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, shard: Shard | None = None) -> None:
         self.stages = plan.stages
+        self.shard = shard or Shard()
         self.issued = 0
         self._index = 0
         self._stage_start_s = 0.0
@@ -40,6 +43,15 @@ class ArrivalSchedule:
 
     def next_offset_s(self) -> float | None:
         """The next arrival's offset, or None once the plan is over."""
+        if self.shard.whole:
+            return self._next()
+        while True:
+            number = self.issued
+            offset = self._next()
+            if offset is None or self.shard.takes(number):
+                return offset
+
+    def _next(self) -> float | None:
         while self._index < len(self.stages):
             stage = self.stages[self._index]
             offset = _time_of(stage, self.issued - self._stage_start_count)
@@ -52,9 +64,9 @@ class ArrivalSchedule:
         return None
 
 
-def count_arrivals(plan: Plan) -> int:
+def count_arrivals(plan: Plan, shard: Shard | None = None) -> int:
     """How many arrivals the schedule gives (for --dry-run and pre-allocation)."""
-    schedule, count = ArrivalSchedule(plan), 0
+    schedule, count = ArrivalSchedule(plan, shard), 0
     while schedule.next_offset_s() is not None:
         count += 1
     return count
