@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # usage or configuration error
     UNREACHABLE = 3  # the target could not be reached at all
     STORE_UNAVAILABLE = 4  # the history database could not be opened, reached or written
+    INCOMPLETE = 5  # a generator worker stopped before the end: the merged result lacks its share
     INTERNAL = 70  # a bug in perfeng (EX_SOFTWARE): reported in one line, never a traceback
     INTERRUPTED = 130  # SIGINT
     TERMINATED = 143  # SIGTERM
@@ -26,6 +27,7 @@ def exit_code_help() -> str:
         ExitCode.USAGE: "usage or configuration error",
         ExitCode.UNREACHABLE: "the target could not be reached at all",
         ExitCode.STORE_UNAVAILABLE: "the history database could not be reached, opened or written",
+        ExitCode.INCOMPLETE: "a worker (--workers) stopped early: the result lacks its share",
         ExitCode.INTERNAL: "internal error, a bug in perfeng (PERFENG_DEBUG=1 shows the traceback)",
         ExitCode.INTERRUPTED: "interrupted by SIGINT (partial result written)",
         ExitCode.TERMINATED: "stopped by SIGTERM (partial result written)",

@@ -101,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         check_writable(args.out)
     scenario = build_scenario(args)
+    if getattr(args, "workers", None) and not args.dry_run:
+        return run_workers(args, scenario)
     if args.dry_run:
         from perfeng.gates import parse_thresholds
 
@@ -162,8 +164,9 @@ def execute(
         grace_s=grace,
         seed=args.seed,
         checkpoint=args.out,
-        on_progress=live.update,
+        on_progress=_progress_line if getattr(args, "progress_lines", False) else live.update,
         argv=sys.argv[1:],
+        **_shard_settings(args),
     )
     if watching is None:
         with live:
@@ -176,6 +179,100 @@ def execute(
             outcome = run_load(scenario, thresholds, settings, watched)
     outcome.document["target"] = watched.describe()  # now with the command's exit code
     return outcome.document, outcome.stop_reason
+
+
+def _shard_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """A worker's --shard and --start-at (set by the parent of --workers)."""
+    if not getattr(args, "shard", None):
+        return {}
+    from perfeng.engine.shard import Shard
+
+    try:
+        start_at = float(args.start_at) if args.start_at else None
+    except ValueError:
+        raise UsageError(f"invalid --start-at {args.start_at!r}: an epoch second") from None
+    return {"shard": Shard.parse(args.shard), "start_at_wall_s": start_at, "checkpoint_every_s": 2}
+
+
+def _progress_line(update: Any) -> None:
+    """A worker's figures for its parent, once a second, one JSON object a line."""
+    line = {
+        "elapsed_s": round(update.elapsed_s, 3),
+        "duration_s": update.duration_s,
+        "requests": update.requests,
+        "errors": update.errors,
+        "dropped": update.dropped,
+        "in_flight": update.in_flight,
+    }
+    print(json.dumps(line), flush=True)
+
+
+def worker_count(text: str, watching: bool) -> int:
+    import os
+
+    if text == "auto":
+        return max(len(os.sched_getaffinity(0)), 1)
+    from perfeng.units import parse_positive_int
+
+    count = parse_positive_int(text, "--workers")
+    if count > 256:
+        raise UsageError(f"invalid --workers {text!r}: at most 256")
+    if watching:
+        raise UsageError("--workers does not watch a target yet: drop --target-* or --workers")
+    return count
+
+
+def run_workers(args: argparse.Namespace, scenario: Any) -> int:
+    """``--workers N``: N processes, each its share of the plan, merged into one result."""
+    import tempfile
+
+    from perfeng.engine.schedule import count_arrivals
+    from perfeng.gates import evaluate_all, parse_thresholds
+    from perfeng.workflows import workers as pool
+
+    thresholds = parse_thresholds(scenario.thresholds)
+    count = worker_count(args.workers, watching_of(args) is not None)
+    plans = [w.plan() for w in scenario.workloads]
+    planned = sum(count_arrivals(p) for p in plans if p.model == "open") or None
+    show = not (args.quiet or args.json)
+    if show:
+        print(f"perfeng: {count} workers, each with its share of the plan", file=sys.stderr)
+    folder = Path(tempfile.mkdtemp(prefix="perfeng-workers-"))
+    argv = pool.worker_argv(sys.argv[2:])
+    documents, reports, epoch = pool.run_workers(
+        argv, count, folder, _show_workers if show else lambda _latest: None
+    )
+    if show:
+        print(file=sys.stderr)
+    if not documents:
+        raise UsageError(f"no worker wrote a result; see the logs in {folder}")
+    document = pool.merged_result(documents, reports, epoch, sys.argv[1:], planned)
+    verdicts = evaluate_all(list(thresholds), document["summary"])
+    document["summary"]["thresholds"] = [v.to_dict() for v in verdicts]
+    code = finish(args, document, document["interrupted"])
+    if document["incomplete"] and code in (ExitCode.OK, ExitCode.THRESHOLD_FAILED):
+        for note in document["notes"][1:]:
+            print(f"perfeng: {note}", file=sys.stderr)
+        return int(ExitCode.INCOMPLETE)
+    return code
+
+
+_shown = {"elapsed": -1.0}
+
+
+def _show_workers(latest: list[dict[str, Any]]) -> None:
+    """One live line for all workers, redrawn when their figures move (once a second)."""
+    if not any(latest):
+        return
+    elapsed = max(x.get("elapsed_s", 0.0) for x in latest)
+    if elapsed == _shown["elapsed"]:
+        return
+    _shown["elapsed"] = elapsed
+    duration = max(x.get("duration_s", 0.0) for x in latest)
+    requests = sum(x.get("requests", 0) for x in latest)
+    errors = sum(x.get("errors", 0) for x in latest)
+    line = f"\r{elapsed:5.1f}/{duration:g} s  {requests:,} requests  {errors:,} errors"
+    print(line + f"  ({len(latest)} workers)", end="", file=sys.stderr, flush=True)
 
 
 def say_watching(watched: Any) -> None:

@@ -92,6 +92,16 @@ def _add_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--seed", type=int, help="random seed (request mix, data rows)")
     _add_save_flags(p)
     add_watch_flags(p)
+    p.add_argument(
+        "--workers",
+        metavar="N|auto",
+        help="run N generator processes, each with its share of the plan (auto: one per CPU); "
+        "the result is their exact merge",
+    )
+    # a worker's own flags, set by the parent of --workers
+    p.add_argument("--shard", help=argparse.SUPPRESS)
+    p.add_argument("--start-at", help=argparse.SUPPRESS)
+    p.add_argument("--progress-lines", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(handler="perfeng.cli.load:run")
 
 

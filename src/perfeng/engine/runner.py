@@ -63,6 +63,8 @@ class RunOptions:
     lag_probe_ns: int = _LAG_PROBE_NS
     # this generator's share of the plan when several run it (engine/shard.py)
     shard: Shard | None = None
+    # start the clock at this epoch second, so that several generators start together
+    start_at_wall_s: float | None = None
 
 
 def default_max_in_flight(peak_rate: float) -> int:
@@ -137,6 +139,8 @@ class Engine:
         # Done before the clock starts: a full collection takes ~20 ms.
         gc.collect()
         gc.freeze()
+        if self.options.start_at_wall_s is not None:
+            await self._until_wall(self.options.start_at_wall_s)
         start_ns = now_ns()
         make = self.options.recorder_factory or Recorder
         recorder = make(start_ns, clock.wall_s(), self._gauges(start_ns))
@@ -175,6 +179,14 @@ class Engine:
         end_ns = max(load_end_ns, recorder.last_done_ns)
         wall_end = recorder.wall_start_s + (end_ns - start_ns) / _NS
         return recorder.finish(end_ns, wall_end, generator)
+
+    async def _until_wall(self, epoch_s: float) -> None:
+        """Sleep until the wall clock reads ``epoch_s``: coarsely, then in 0.1 ms steps for
+        the last 2 ms, so generators started together begin within a millisecond or two."""
+        while (left := epoch_s - self.clock.wall_s()) > 0.002:
+            await asyncio.sleep(left - 0.002)
+        while self.clock.wall_s() < epoch_s:
+            await asyncio.sleep(0.0001)
 
     async def _warm_up(self, client: Client) -> None:
         """Open the connections the first moments will need, before the clock starts: users'

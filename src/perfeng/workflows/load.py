@@ -50,6 +50,10 @@ class LoadSettings:
     argv: Sequence[str] = ()
     context: Context | None = None  # what the findings judge against (SLO, baseline)
     diagnose: bool = True
+    shard: Any = None  # engine.shard.Shard: this generator's part of a plan run by several
+    start_at_wall_s: float | None = None  # the common start of several generators
+    # a worker of --workers checkpoints often: its parent merges the last one if it dies
+    checkpoint_every_s: int = CHECKPOINT_EVERY_S
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,7 @@ def run_load(
             settings.on_progress(update)
         if watch is not None:
             _next_stage(watch, boundaries, stage, update.elapsed_s)
-        if settings.checkpoint and _checkpoint_due(update.elapsed_s):
+        if settings.checkpoint and _checkpoint_due(update.elapsed_s, settings.checkpoint_every_s):
             # Partial results as the run goes: even a killed run leaves what it measured.
             partial = _document(scenario, thresholds, engine, engine.snapshot(), cache, settings)
             if watch is not None:
@@ -145,6 +149,8 @@ def run_load(
         seed=settings.seed,
         on_progress=progress,
         should_abort=_abort_check(thresholds),
+        shard=settings.shard,
+        start_at_wall_s=settings.start_at_wall_s,
     )
     engine = Engine(scenario, MonotonicClock(), options)
     from perfeng.workflows.metadata import collect
@@ -159,8 +165,8 @@ def run_load(
     return Outcome(document, engine.stop_reason)
 
 
-def _checkpoint_due(elapsed_s: float) -> bool:
-    return int(elapsed_s) % CHECKPOINT_EVERY_S == 0 and elapsed_s > 1
+def _checkpoint_due(elapsed_s: float, every_s: int) -> bool:
+    return int(elapsed_s) % every_s == 0 and elapsed_s > 1
 
 
 def _start_watch(watched: Target) -> Any:
