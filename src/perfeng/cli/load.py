@@ -101,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         check_writable(args.out)
     scenario = build_scenario(args)
+    if getattr(args, "cluster", None) and not args.dry_run:
+        return run_cluster(args, scenario)
     if getattr(args, "workers", None) and not args.dry_run:
         return run_workers(args, scenario)
     if args.dry_run:
@@ -207,7 +209,7 @@ def _progress_line(update: Any) -> None:
     print(json.dumps(line), flush=True)
 
 
-def worker_count(text: str, watching: bool) -> int:
+def worker_count(text: str) -> int:
     import os
 
     if text == "auto":
@@ -217,8 +219,6 @@ def worker_count(text: str, watching: bool) -> int:
     count = parse_positive_int(text, "--workers")
     if count > 256:
         raise UsageError(f"invalid --workers {text!r}: at most 256")
-    if watching:
-        raise UsageError("--workers does not watch a target yet: drop --target-* or --workers")
     return count
 
 
@@ -226,27 +226,86 @@ def run_workers(args: argparse.Namespace, scenario: Any) -> int:
     """``--workers N``: N processes, each its share of the plan, merged into one result."""
     import tempfile
 
-    from perfeng.engine.schedule import count_arrivals
-    from perfeng.gates import evaluate_all, parse_thresholds
     from perfeng.workflows import workers as pool
 
-    thresholds = parse_thresholds(scenario.thresholds)
-    count = worker_count(args.workers, watching_of(args) is not None)
-    plans = [w.plan() for w in scenario.workloads]
-    planned = sum(count_arrivals(p) for p in plans if p.model == "open") or None
+    thresholds = _check_shardable(args, scenario)
+    count = worker_count(args.workers)
     show = not (args.quiet or args.json)
     if show:
         print(f"perfeng: {count} workers, each with its share of the plan", file=sys.stderr)
     folder = Path(tempfile.mkdtemp(prefix="perfeng-workers-"))
-    argv = pool.worker_argv(sys.argv[2:])
     documents, reports, epoch = pool.run_workers(
-        argv, count, folder, _show_workers if show else lambda _latest: None
+        worker_args(sys.argv[2:]), count, folder, _show_workers if show else lambda _l: None
     )
     if show:
         print(file=sys.stderr)
     if not documents:
         raise UsageError(f"no worker wrote a result; see the logs in {folder}")
-    document = pool.merged_result(documents, reports, epoch, sys.argv[1:], planned)
+    return _finish_shards(args, documents, reports, epoch, _planned(scenario), thresholds, {})
+
+
+def run_cluster(args: argparse.Namespace, scenario: Any) -> int:
+    """``--cluster tcp://HOST:PORT``: a shard on each Dask worker, merged on the client."""
+    from perfeng.workflows import cluster
+
+    thresholds = _check_shardable(args, scenario)
+    client = cluster.connect(args.cluster)
+    show = not (args.quiet or args.json)
+    try:
+        count = len(client.scheduler_info()["workers"])
+        if show:
+            print(f"perfeng: {count} Dask workers at {args.cluster}", file=sys.stderr)
+        argv = worker_args(sys.argv[2:], "--cluster")
+        documents, reports, epoch, info = cluster.run_on_cluster(
+            client, argv, _show_workers if show else lambda _latest: None
+        )
+    finally:
+        client.close()
+    if show:
+        print(file=sys.stderr)
+    if not documents:
+        raise UsageError("no Dask worker returned a result")
+    return _finish_shards(
+        args, documents, reports, epoch, _planned(scenario), thresholds, {"cluster": info}
+    )
+
+
+def _check_shardable(args: argparse.Namespace, scenario: Any) -> Any:
+    from perfeng.gates import parse_thresholds
+
+    if watching_of(args) is not None:
+        raise UsageError("--workers and --cluster do not watch a target yet: drop --target-*")
+    return parse_thresholds(scenario.thresholds)
+
+
+def _planned(scenario: Any) -> int | None:
+    from perfeng.engine.schedule import count_arrivals
+
+    plans = [w.plan() for w in scenario.workloads]
+    return sum(count_arrivals(p) for p in plans if p.model == "open") or None
+
+
+def worker_args(argv: list[str], *also: str) -> list[str]:
+    from perfeng.workflows.workers import worker_argv
+
+    return worker_argv(argv, also)
+
+
+def _finish_shards(
+    args: argparse.Namespace,
+    documents: list[dict[str, Any]],
+    reports: Any,
+    epoch: float,
+    planned: int | None,
+    thresholds: Any,
+    extra: dict[str, Any],
+) -> int:
+    from perfeng.gates import evaluate_all
+    from perfeng.workflows import workers as pool
+
+    what = "Dask workers" if "cluster" in extra else "worker processes"
+    document = pool.merged_result(documents, reports, epoch, sys.argv[1:], planned, what)
+    document["generator"].update(extra)
     verdicts = evaluate_all(list(thresholds), document["summary"])
     document["summary"]["thresholds"] = [v.to_dict() for v in verdicts]
     code = finish(args, document, document["interrupted"])

@@ -98,6 +98,12 @@ def _add_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="run N generator processes, each with its share of the plan (auto: one per CPU); "
         "the result is their exact merge",
     )
+    p.add_argument(
+        "--cluster",
+        metavar="tcp://HOST:PORT",
+        help="run a shard of the plan on every worker of this Dask cluster (pip install "
+        "'perfeng[cluster]'); the result is their exact merge",
+    )
     # a worker's own flags, set by the parent of --workers
     p.add_argument("--shard", help=argparse.SUPPRESS)
     p.add_argument("--start-at", help=argparse.SUPPRESS)

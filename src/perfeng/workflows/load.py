@@ -54,6 +54,10 @@ class LoadSettings:
     start_at_wall_s: float | None = None  # the common start of several generators
     # a worker of --workers checkpoints often: its parent merges the last one if it dies
     checkpoint_every_s: int = CHECKPOINT_EVERY_S
+    # where a checkpoint goes besides (or instead of) the file: a cluster shard sends it home
+    on_checkpoint: Callable[[dict[str, Any]], None] | None = None
+    # asked once a second; a reason stops the run gracefully (a cluster's Ctrl-C)
+    stop_requested: Callable[[], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -137,12 +141,20 @@ def run_load(
             settings.on_progress(update)
         if watch is not None:
             _next_stage(watch, boundaries, stage, update.elapsed_s)
-        if settings.checkpoint and _checkpoint_due(update.elapsed_s, settings.checkpoint_every_s):
+        wanted = settings.checkpoint or settings.on_checkpoint
+        if wanted and _checkpoint_due(update.elapsed_s, settings.checkpoint_every_s):
             # Partial results as the run goes: even a killed run leaves what it measured.
             partial = _document(scenario, thresholds, engine, engine.snapshot(), cache, settings)
             if watch is not None:
                 partial["resources"] = to_builtins(watch.resources())
-            _write(settings.checkpoint, partial)
+            if settings.checkpoint:
+                _write(settings.checkpoint, partial)
+            if settings.on_checkpoint is not None:
+                settings.on_checkpoint(partial)
+        if settings.stop_requested is not None:
+            reason = settings.stop_requested()
+            if reason is not None:
+                engine.request_stop(reason)
 
     options = RunOptions(
         grace_s=settings.grace_s,
@@ -231,10 +243,16 @@ def _write(path: str, document: dict[str, Any]) -> None:
 
 
 def _run_loop(engine: Any) -> Any:
+    import threading
+
     loop = _new_loop()
     try:
+        # signals reach the main thread only; a run on a cluster worker's thread is stopped
+        # through settings.stop_requested instead
+        in_main = threading.current_thread() is threading.main_thread()
         for signum, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
-            loop.add_signal_handler(signum, engine.request_stop, name)
+            if in_main:
+                loop.add_signal_handler(signum, engine.request_stop, name)
         return loop.run_until_complete(engine.run())
     finally:
         loop.close()

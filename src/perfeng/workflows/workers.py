@@ -48,8 +48,9 @@ class WorkerReport:
     requests: int
 
 
-def worker_argv(argv: Sequence[str]) -> list[str]:
-    """The parent's ``load`` arguments without what only the parent does."""
+def worker_argv(argv: Sequence[str], also: Sequence[str] = ()) -> list[str]:
+    """The parent's ``load`` arguments without what only the parent does (and ``also``,
+    options with a value)."""
     kept: list[str] = []
     skip = False
     for arg in argv:
@@ -57,7 +58,7 @@ def worker_argv(argv: Sequence[str]) -> list[str]:
             skip = False
             continue
         name = arg.split("=", 1)[0]
-        if name in _DROP_WITH_VALUE:
+        if name in _DROP_WITH_VALUE or name in also:
             skip = "=" not in arg
             continue
         if name in _DROP_FLAGS:
@@ -164,6 +165,7 @@ def merged_result(
     epoch: float,
     argv: Sequence[str],
     planned_requests: int | None,
+    what: str = "worker processes",
 ) -> dict[str, Any]:
     """One document from the workers', with each worker's story in ``generator.workers``."""
     from perfeng.model.merge import merge_documents
@@ -191,7 +193,7 @@ def merged_result(
     merged["generator"]["epoch"] = epoch
     lost = [r for r in reports if not r.completed]
     merged["incomplete"] = bool(lost)
-    merged["notes"] = _notes(lost, reports, planned_requests)
+    merged["notes"] = _notes(lost, reports, planned_requests, what)
     merged["workloads"] = documents[0].get("workloads", [])
     merged["scenario"] = documents[0].get("scenario")
     merged["model"] = documents[0].get("model")
@@ -202,8 +204,10 @@ def merged_result(
     return merged
 
 
-def _notes(lost: list[WorkerReport], reports: list[WorkerReport], planned: int | None) -> list[str]:
-    notes = [f"{len(reports)} worker processes, each sending its share of the plan"]
+def _notes(
+    lost: list[WorkerReport], reports: list[WorkerReport], planned: int | None, what: str
+) -> list[str]:
+    notes = [f"{len(reports)} {what}, each sending its share of the plan"]
     for report in lost:
         when = f"after {report.stopped_after_s:.1f} s" if report.stopped_after_s is not None else ""
         share = ""

@@ -1,0 +1,207 @@
+"""A load test on a Dask cluster (``perfeng load ... --cluster tcp://HOST:8786``), callable from
+Python. Dask distributed does the distributing (its scheduler, its workers, its transport);
+perfeng adds nothing of its own on the wire.
+
+- One long-running task per Dask worker (``workers=[address]``), each a perfeng engine running
+  its shard of the plan (engine/shard.py) from a common epoch.
+- Progress comes back once a second through a Dask ``Queue``; a checkpoint of each shard's
+  result every 2 s through a Dask ``Variable``, so a worker that dies leaves what it measured.
+- Ctrl-C on the client sets a Dask ``Variable`` the shards read each second: a graceful stop.
+- The final documents come back as the tasks' results and are merged exactly on the client.
+- Each worker's clock offset against the client is measured (``client.run(time.time)``,
+  the midpoint of the round trip) and recorded: each shard stamps its own epoch seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from perfeng.errors import TargetUnreachable, UsageError
+from perfeng.workflows.workers import WorkerReport
+
+START_DELAY_S = 2.0  # from submitting to the common epoch: tasks reach workers in milliseconds
+CHECKPOINT_EVERY_S = 2
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(
+            "--cluster needs Dask distributed: pip install 'perfeng[cluster]' "
+            "(or pip install 'dask[distributed]')"
+        ) from None
+    return distributed
+
+
+def connect(address: str, timeout_s: float = 10.0) -> Any:
+    """A Dask client, or one line (exit 3) when the scheduler cannot be reached."""
+    distributed = _distributed()
+    if "://" not in address:
+        raise UsageError(f"invalid --cluster {address!r}: give tcp://HOST:PORT")
+    try:
+        return distributed.Client(address, timeout=f"{timeout_s}s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise TargetUnreachable(
+            f"cannot reach the Dask scheduler at {address}: {exc or type(exc).__name__}"
+        ) from None
+
+
+def run_shard(argv: list[str], index: int, count: int, epoch: float, run: str) -> dict[str, Any]:
+    """Runs on a Dask worker: one shard of ``perfeng load ARGV``; its result document."""
+    from perfeng.cli.load import build_scenario
+    from perfeng.cli.main import build_parser
+    from perfeng.engine.shard import Shard
+    from perfeng.gates import parse_thresholds
+    from perfeng.units import parse_duration_s
+    from perfeng.workflows.load import LoadSettings, run_load
+
+    distributed = _distributed()
+    args = build_parser().parse_args(["load", *argv])
+    scenario = build_scenario(args)
+    progress = distributed.Queue(f"{run}-progress")
+    checkpoint = distributed.Variable(f"{run}-checkpoint-{index}")
+    stop = distributed.Variable(f"{run}-stop")
+
+    def report(update: Any) -> None:
+        line = {"index": index, "elapsed_s": round(update.elapsed_s, 3)}
+        line |= {"duration_s": update.duration_s, "requests": update.requests}
+        line |= {"errors": update.errors, "dropped": update.dropped}
+        progress.put(line)
+
+    def stop_requested() -> str | None:
+        with contextlib.suppress(Exception):
+            value = stop.get(timeout=0.05)
+            return str(value) if value else None
+        return None
+
+    settings = LoadSettings(
+        grace_s=parse_duration_s(args.grace),
+        seed=args.seed,
+        on_progress=report,
+        argv=["load", *argv],
+        shard=Shard(index, count),
+        start_at_wall_s=epoch,
+        checkpoint_every_s=CHECKPOINT_EVERY_S,
+        on_checkpoint=lambda partial: checkpoint.set(json.dumps(partial)),
+        stop_requested=stop_requested,
+    )
+    outcome = run_load(scenario, parse_thresholds(scenario.thresholds), settings)
+    return outcome.document
+
+
+def clock_offsets(client: Any) -> dict[str, float]:
+    """Each worker's wall clock minus the client's, in milliseconds (midpoint estimate)."""
+    before = time.time()
+    stamps = client.run(time.time)
+    after = time.time()
+    middle = (before + after) / 2
+    return {worker: round((stamp - middle) * 1000, 3) for worker, stamp in stamps.items()}
+
+
+def run_on_cluster(
+    client: Any,
+    argv: Sequence[str],
+    on_progress: Callable[[list[dict[str, Any]]], None],
+    count: int | None = None,
+) -> tuple[list[dict[str, Any]], list[WorkerReport], float, dict[str, Any]]:
+    """Every worker (or the first ``count``) runs a shard; documents, reports, the epoch, and
+    what the result should say about the cluster."""
+    distributed = _distributed()
+    addresses = sorted(client.scheduler_info()["workers"])
+    if not addresses:
+        raise UsageError("the Dask cluster has no workers")
+    chosen = addresses[: count or len(addresses)]
+    offsets = clock_offsets(client)
+    run = f"perfeng-{uuid.uuid4().hex[:12]}"
+    queue = distributed.Queue(f"{run}-progress", client=client)
+    stop = distributed.Variable(f"{run}-stop", client=client)
+    stop.set("")
+    epoch = time.time() + START_DELAY_S
+    futures = [
+        client.submit(
+            run_shard, list(argv), index, len(chosen), epoch, run,
+            workers=[address], allow_other_workers=False, pure=False, key=f"{run}-{index}",
+        )
+        for index, address in enumerate(chosen)
+    ]  # fmt: skip
+    latest: list[dict[str, Any]] = [{} for _ in chosen]
+    ended: dict[int, float] = {}
+    restore = _stop_on_signals(stop)
+    try:
+        while not all(f.done() for f in futures):
+            _drain(queue, latest)
+            alive = set(client.scheduler_info()["workers"])
+            for index, future in enumerate(futures):
+                if not future.done() and chosen[index] not in alive:
+                    # its worker is gone: Dask would wait for it forever (the task may run
+                    # on that worker only), so the shard ends here with its last checkpoint
+                    future.cancel()
+                if future.done() and index not in ended:
+                    ended[index] = max(time.time() - epoch, 0.0)
+            on_progress(latest)
+    finally:
+        restore()
+    _drain(queue, latest)
+    documents, reports = _collect(client, futures, run, ended)
+    info = {
+        "scheduler": client.scheduler.address,
+        "workers": chosen,
+        "clock_offsets_ms": {a: offsets.get(a) for a in chosen},
+    }
+    return documents, reports, epoch, info
+
+
+def _drain(queue: Any, latest: list[dict[str, Any]]) -> None:
+    with contextlib.suppress(Exception):
+        for item in queue.get(timeout=0.5, batch=True) or []:
+            latest[int(item["index"])] = item
+
+
+def _stop_on_signals(stop: Any) -> Callable[[], None]:
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, _frame: Any) -> None:
+        stop.set(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+    return restore
+
+
+def _collect(
+    client: Any, futures: list[Any], run: str, ended: dict[int, float]
+) -> tuple[list[dict[str, Any]], list[WorkerReport]]:
+    distributed = _distributed()
+    documents, reports = [], []
+    for index, future in enumerate(futures):
+        document: dict[str, Any] | None = None
+        completed = False
+        try:
+            document = future.result()
+            completed = True
+        except Exception:  # the worker died or the shard failed: its last checkpoint
+            with contextlib.suppress(Exception):
+                text = distributed.Variable(f"{run}-checkpoint-{index}", client=client).get(
+                    timeout=2
+                )
+                document = json.loads(text)
+        if document is not None:
+            documents.append(document)
+        requests = int(((document or {}).get("summary") or {}).get("requests") or 0)
+        code = 0 if completed else 1
+        stopped = None if completed else ended.get(index)
+        reports.append(WorkerReport(index, code, completed, stopped, requests))
+    return documents, reports

@@ -1,0 +1,137 @@
+"""`perfeng load --cluster` on a real Dask cluster: a scheduler and two workers started as
+separate processes on loopback with Dask's own commands (`dask scheduler`, `dask worker`)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from perfeng.testing.servers import FastServer, closed_port, serve_in_thread
+from tests.integration.cli_helpers import perfeng
+
+pytestmark = pytest.mark.timeout(180)
+DASK = str(Path(sys.executable).parent / "dask")
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _workers_ready(address: str, count: int) -> bool:
+    from distributed import Client
+
+    try:
+        with Client(address, timeout="2s") as client:
+            return len(client.scheduler_info()["workers"]) >= count
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+    pytest.importorskip("distributed")  # installed by `make test` (the cluster extra)
+    assert shutil.which(DASK), "dask's command comes with the cluster extra"
+    address = f"tcp://127.0.0.1:{_port()}"
+    logs = [open(tmp_path / f"dask-{i}.log", "wb") for i in range(3)]  # noqa: SIM115
+    port = address.rsplit(":", 1)[1]
+    processes = [
+        subprocess.Popen(
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"],
+            stdout=logs[0], stderr=subprocess.STDOUT,
+        )
+    ]  # fmt: skip
+    time.sleep(1)
+    for i in (1, 2):
+        processes.append(
+            subprocess.Popen(
+                [DASK, "worker", address, "--nworkers", "1", "--nthreads", "2", "--host",
+                 "127.0.0.1", "--no-dashboard", "--no-nanny"],
+                stdout=logs[i], stderr=subprocess.STDOUT,
+            )
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not _workers_ready(address, 2):
+            assert time.monotonic() < deadline, (tmp_path / "dask-0.log").read_text()[-2000:]
+            time.sleep(0.5)
+        yield address, processes
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs:
+            log.close()
+
+
+@pytest.fixture(scope="module")
+def fast() -> Iterator[FastServer]:
+    with serve_in_thread(FastServer()) as server:
+        yield server
+
+
+def test_shards_on_two_dask_workers_add_up_to_the_plan(
+    cluster: tuple[str, list[subprocess.Popen[bytes]]], fast: FastServer, tmp_path: Path
+) -> None:
+    address, _ = cluster
+    out = tmp_path / "run.json"
+    done = perfeng(
+        "load", f"{fast.url}/", "--rate", "300", "--duration", "3s", "--cluster", address,
+        "--quiet", "--out", str(out), cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    document = json.loads(out.read_text())
+    workers = document["generator"]["workers"]
+    assert document["summary"]["requests"] == sum(w["requests"] for w in workers) == 900
+    assert abs(document["summary"]["throughput_rps"] - 300) / 300 < 0.01
+    assert document["generator"]["start_skew_ms"] < 5
+    offsets = document["generator"]["cluster"]["clock_offsets_ms"]
+    assert len(offsets) == 2 and all(abs(v) < 100 for v in offsets.values())
+    assert document["notes"][0] == "2 Dask workers, each sending its share of the plan"
+
+
+def test_a_dask_worker_killed_mid_run_is_reported(
+    cluster: tuple[str, list[subprocess.Popen[bytes]]], fast: FastServer, tmp_path: Path
+) -> None:
+    address, processes = cluster
+    out = tmp_path / "run.json"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "perfeng", "load", f"{fast.url}/", "--rate", "200",
+         "--duration", "8s", "--cluster", address, "--quiet", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    time.sleep(6)  # the common start is 2 s after submitting; a checkpoint every 2 s
+    processes[2].kill()
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 5, err
+    document = json.loads(out.read_text())
+    reports = document["generator"]["workers"]
+    lost = [w for w in reports if not w["completed"]]
+    assert len(lost) == 1 and lost[0]["requests"] > 0  # its last checkpoint was kept
+    assert "were not sent" in err
+
+
+def test_an_unreachable_scheduler_is_one_line_not_a_hang(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    started = time.monotonic()
+    done = perfeng(
+        "load", "http://127.0.0.1:9/", "--rate", "10", "--duration", "1s",
+        "--cluster", f"tcp://127.0.0.1:{closed_port()}", cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.startswith("perfeng: error: cannot reach the Dask scheduler at")
+    assert done.stderr.count("\n") == 1
+    assert time.monotonic() - started < 30
