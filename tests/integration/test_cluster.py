@@ -37,9 +37,13 @@ def _workers_ready(address: str, count: int) -> bool:
         return False
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+@pytest.fixture(scope="module")
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+    """One cluster for the module: the test that kills a worker runs last of those using it."""
     pytest.importorskip("distributed")  # installed by `make test` (the cluster extra)
+    tmp_path = tmp_path_factory.mktemp("dask")
     assert shutil.which(DASK), "dask's command comes with the cluster extra"
     address = f"tcp://127.0.0.1:{_port()}"
     logs = [open(tmp_path / f"dask-{i}.log", "wb") for i in range(3)]  # noqa: SIM115
