@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -139,3 +140,31 @@ def test_an_unreachable_scheduler_is_one_line_not_a_hang(tmp_path: Path) -> None
     assert done.stderr.startswith("perfeng: error: cannot reach the Dask scheduler at")
     assert done.stderr.count("\n") == 1
     assert time.monotonic() - started < 30
+
+
+def test_cluster_local_starts_one_to_try_and_stops_on_ctrl_c(
+    fast: FastServer, tmp_path: Path
+) -> None:
+    pytest.importorskip("distributed")
+    local = subprocess.Popen(
+        [sys.executable, "-m", "perfeng", "cluster", "local", "--workers", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert local.stdout is not None
+        first = local.stdout.readline()
+        assert first.startswith("perfeng: Dask scheduler at tcp://127.0.0.1:"), first
+        address = first.split(" at ")[1].split()[0]
+        out = tmp_path / "run.json"
+        done = perfeng(
+            "load", f"{fast.url}/", "--rate", "100", "--duration", "1s", "--cluster", address,
+            "--quiet", "--out", str(out), cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert len(json.loads(out.read_text())["generator"]["workers"]) == 2
+        local.send_signal(signal.SIGINT)
+        assert local.wait(30) == 0
+    finally:
+        if local.poll() is None:
+            local.kill()
+            local.wait(10)

@@ -431,6 +431,22 @@ def _add_monitor(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.set_defaults(handler="perfeng.cli.monitor:run")
 
 
+def _add_cluster(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "cluster",
+        help="a Dask cluster on this machine for trying load --cluster",
+        description="Start a Dask LocalCluster (scheduler and worker processes) and print its "
+        "address for `perfeng load ... --cluster ADDRESS`; runs until stopped. On real "
+        "machines use Dask's own `dask scheduler` and `dask worker` (docs/scale-out.md).",
+    )
+    commands = p.add_subparsers(dest="cluster_command", metavar="COMMAND", required=True)
+    loc = commands.add_parser("local", help="scheduler and workers on this machine")
+    loc.add_argument("--workers", default="2", help="worker processes (default 2)")
+    loc.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    loc.add_argument("--port", default="0", help="scheduler port (default: any free one)")
+    loc.set_defaults(handler="perfeng.cli.cluster:local")
+
+
 def _add_compare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "compare",
@@ -613,6 +629,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_diagnose(sub)
     _add_slo(sub)
     _add_monitor(sub)
+    _add_cluster(sub)
     _add_bench(sub)
     _add_compare(sub)
     _add_gate(sub)
