@@ -116,3 +116,20 @@ def test_bad_worker_counts(fast: FastServer) -> None:
         done = perfeng("load", f"{fast.url}/", "--rate", "10", "--workers", value)
         assert done.returncode == 2
         assert done.stderr.count("\n") == 1 and "--workers" in done.stderr
+
+
+def test_abort_thresholds_are_judged_on_the_merged_figures(
+    fast: FastServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "run.json"
+    started = time.monotonic()
+    done = perfeng(
+        "load", f"{fast.url}/status/500", "--rate", "100", "--duration", "60s", "--workers", "2",
+        "--threshold", "error_rate<1%:abort", "--quiet", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr  # a failed threshold, not an interruption
+    assert time.monotonic() - started < 30  # stopped long before the plan's 60 s
+    document = json.loads(out.read_text())
+    assert document["interrupted"].startswith("abort: error_rate<1%")
+    assert document["summary"]["thresholds"][0]["pass"] is False
+    assert all(w["requests"] > 0 for w in document["generator"]["workers"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -162,11 +163,16 @@ def execute(
 
     show = not (args.quiet or args.json)
     live = LiveProgress(sys.stderr, enabled=show)
+    lines = _WorkerLines(any(t.abort for t in thresholds))
+    worker = bool(getattr(args, "progress_lines", False))
+    if worker:  # the parent judges abort thresholds on the merged figures
+        thresholds = [dataclasses.replace(t, abort=False) for t in thresholds]
     settings = LoadSettings(
         grace_s=grace,
         seed=args.seed,
         checkpoint=args.out,
-        on_progress=_progress_line if getattr(args, "progress_lines", False) else live.update,
+        on_progress=lines.progress if worker else live.update,
+        on_recorder=lines.recorder if worker and lines.totals else None,
         argv=sys.argv[1:],
         **_shard_settings(args),
     )
@@ -196,17 +202,41 @@ def _shard_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {"shard": Shard.parse(args.shard), "start_at_wall_s": start_at, "checkpoint_every_s": 2}
 
 
-def _progress_line(update: Any) -> None:
-    """A worker's figures for its parent, once a second, one JSON object a line."""
-    line = {
-        "elapsed_s": round(update.elapsed_s, 3),
-        "duration_s": update.duration_s,
-        "requests": update.requests,
-        "errors": update.errors,
-        "dropped": update.dropped,
-        "in_flight": update.in_flight,
-    }
-    print(json.dumps(line), flush=True)
+class _WorkerLines:
+    """A worker's figures for its parent, once a second, one JSON object a line; with abort
+    thresholds, its running totals too (each name's counts and encoded histograms), so the
+    parent can judge them on the merged figures."""
+
+    def __init__(self, totals: bool) -> None:
+        self.totals = totals
+        self.line: dict[str, Any] = {}
+
+    def progress(self, update: Any) -> None:
+        self.line = {
+            "elapsed_s": round(update.elapsed_s, 3),
+            "duration_s": update.duration_s,
+            "requests": update.requests,
+            "errors": update.errors,
+            "dropped": update.dropped,
+            "in_flight": update.in_flight,
+        }
+        if not self.totals:
+            print(json.dumps(self.line), flush=True)
+
+    def recorder(self, recorder: Any) -> None:
+        from perfeng.model import histogram as hdr
+
+        self.line["names"] = {
+            name: {
+                "requests": stats.requests,
+                "errors": stats.errors,
+                "errors_by_class": stats.errors_by_class,
+                "latency": hdr.encode(stats.latency),
+                "service": hdr.encode(stats.service),
+            }
+            for name, stats in recorder.flushed_names().items()
+        }
+        print(json.dumps(self.line), flush=True)
 
 
 def worker_count(text: str) -> int:
@@ -234,14 +264,46 @@ def run_workers(args: argparse.Namespace, scenario: Any) -> int:
     if show:
         print(f"perfeng: {count} workers, each with its share of the plan", file=sys.stderr)
     folder = Path(tempfile.mkdtemp(prefix="perfeng-workers-"))
-    documents, reports, epoch = pool.run_workers(
-        worker_args(sys.argv[2:]), count, folder, _show_workers if show else lambda _l: None
+    outcome = pool.run_workers(
+        worker_args(sys.argv[2:]),
+        count,
+        folder,
+        _show_workers if show else lambda _l: None,
+        _abort_judge(thresholds),
     )
     if show:
         print(file=sys.stderr)
-    if not documents:
+    if not outcome.documents:
         raise UsageError(f"no worker wrote a result; see the logs in {folder}")
-    return _finish_shards(args, documents, reports, epoch, _planned(scenario), thresholds, {})
+    return _finish_shards(
+        args,
+        outcome.documents,
+        outcome.reports,
+        outcome.epoch,
+        _planned(scenario),
+        thresholds,
+        {},
+        outcome.aborted,
+    )
+
+
+def _abort_judge(thresholds: Any) -> Any:
+    """Abort thresholds judged on the merged running figures of all workers."""
+    from perfeng.gates import AbortWatch
+    from perfeng.workflows.workers import running_summary
+
+    if not any(t.abort for t in thresholds):
+        return None
+    watch = AbortWatch(thresholds)
+
+    def judge(latest: list[dict[str, Any]], elapsed_s: float) -> str | None:
+        summary = running_summary(latest, elapsed_s)
+        if summary is None:
+            return None
+        verdict = watch.update(elapsed_s, summary)
+        return None if verdict is None else f"abort: {verdict.describe()}"
+
+    return judge
 
 
 def run_cluster(args: argparse.Namespace, scenario: Any) -> int:
@@ -299,6 +361,7 @@ def _finish_shards(
     planned: int | None,
     thresholds: Any,
     extra: dict[str, Any],
+    aborted: str | None = None,
 ) -> int:
     from perfeng.gates import evaluate_all
     from perfeng.workflows import workers as pool
@@ -306,6 +369,8 @@ def _finish_shards(
     what = "Dask workers" if "cluster" in extra else "worker processes"
     document = pool.merged_result(documents, reports, epoch, sys.argv[1:], planned, what)
     document["generator"].update(extra)
+    if aborted is not None:
+        document["interrupted"] = aborted
     verdicts = evaluate_all(list(thresholds), document["summary"])
     document["summary"]["thresholds"] = [v.to_dict() for v in verdicts]
     code = finish(args, document, document["interrupted"])

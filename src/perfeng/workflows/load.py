@@ -58,6 +58,8 @@ class LoadSettings:
     on_checkpoint: Callable[[dict[str, Any]], None] | None = None
     # asked once a second; a reason stops the run gracefully (a cluster's Ctrl-C)
     stop_requested: Callable[[], str | None] | None = None
+    # handed the recorder once a second, after on_progress (a worker's running totals)
+    on_recorder: Callable[[Any], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,8 @@ def run_load(
     def progress(update: Any) -> None:
         if settings.on_progress is not None:
             settings.on_progress(update)
+        if settings.on_recorder is not None and engine.recorder is not None:
+            settings.on_recorder(engine.recorder)
         if watch is not None:
             _next_stage(watch, boundaries, stage, update.elapsed_s)
         wanted = settings.checkpoint or settings.on_checkpoint

@@ -67,25 +67,41 @@ def worker_argv(argv: Sequence[str], also: Sequence[str] = ()) -> list[str]:
     return kept
 
 
+@dataclass
+class Outcome:
+    documents: list[dict[str, Any]]
+    reports: list[WorkerReport]
+    epoch: float
+    aborted: str | None = None  # why the parent stopped the workers (an abort threshold)
+
+
 def run_workers(
     argv: Sequence[str],
     count: int,
     folder: Path,
     on_progress: Callable[[list[dict[str, Any]]], None],
-) -> tuple[list[dict[str, Any]], list[WorkerReport], float]:
-    """Run ``count`` workers; their documents (final or last checkpoint), how each ended, and
-    the common epoch they started from."""
+    judge: Callable[[list[dict[str, Any]], float], str | None] | None = None,
+) -> Outcome:
+    """Run ``count`` workers; their documents (final or last checkpoint), how each ended, the
+    common epoch they started from. ``judge`` sees the workers' latest lines once a second
+    and may return a reason to stop them all (SIGTERM: a graceful stop)."""
     folder.mkdir(parents=True, exist_ok=True)
     epoch = time.time() + START_DELAY_S
     workers = [_spawn(list(argv), index, count, epoch, folder) for index in range(count)]
     stopping = _forward_signals(workers)
+    aborted: str | None = None
     try:
         while any(w.process.poll() is None for w in workers):
             time.sleep(0.25)
             for worker in workers:
                 if worker.process.poll() is not None and worker.ended_at_s is None:
                     worker.ended_at_s = max(time.time() - epoch, 0.0)
-            on_progress([w.latest for w in workers])
+            latest = [w.latest for w in workers]
+            on_progress(latest)
+            if judge is not None and aborted is None:
+                aborted = judge(latest, time.time() - epoch)
+                if aborted is not None:
+                    _signal_all(workers, signal.SIGTERM)
     finally:
         stopping()
         for worker in workers:
@@ -98,13 +114,15 @@ def run_workers(
     for worker in workers:
         document = _document(worker.out)
         code = worker.process.returncode
-        completed = code in (0, 1) and document is not None and not document.get("partial")
+        # a worker the parent stopped for an abort threshold ended as asked, with its result
+        ended_well = (0, 1, 143) if aborted is not None else (0, 1)
+        completed = code in ended_well and document is not None and not document.get("partial")
         if document is not None:
             documents.append(document)
         requests = int(((document or {}).get("summary") or {}).get("requests") or 0)
         stopped = None if completed else worker.ended_at_s
         reports.append(WorkerReport(worker.index, code, completed, stopped, requests))
-    return documents, reports, epoch
+    return Outcome(documents, reports, epoch, aborted)
 
 
 def _spawn(argv: list[str], index: int, count: int, epoch: float, folder: Path) -> Worker:
@@ -135,10 +153,7 @@ def _forward_signals(workers: list[Worker]) -> Callable[[], None]:
     """SIGINT and SIGTERM go to every worker; returns what restores the handlers."""
 
     def forward(signum: int, _frame: Any) -> None:
-        for worker in workers:
-            if worker.process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(worker.process.pid, signum)
+        _signal_all(workers, signum)
 
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
@@ -149,6 +164,36 @@ def _forward_signals(workers: list[Worker]) -> Callable[[], None]:
             signal.signal(signum, handler)
 
     return restore
+
+
+def _signal_all(workers: list[Worker], signum: int) -> None:
+    for worker in workers:
+        if worker.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.process.pid, signum)
+
+
+def running_summary(latest: list[dict[str, Any]], seconds: float) -> dict[str, Any] | None:
+    """The merged summary so far, from the workers' running totals (their lines' ``names``),
+    as the thresholds read it; None before any worker has sent totals."""
+    from perfeng.model import histogram as hdr
+    from perfeng.model.recorder import NameStats
+    from perfeng.model.result import Totals, summarize
+
+    names: dict[str, NameStats] = {}
+    for line in latest:
+        for name, part in (line.get("names") or {}).items():
+            stats = names.setdefault(name, NameStats())
+            stats.requests += int(part["requests"])
+            stats.errors += int(part["errors"])
+            for kind, n in part["errors_by_class"].items():
+                stats.errors_by_class[kind] = stats.errors_by_class.get(kind, 0) + int(n)
+            stats.latency.add(hdr.decode(part["latency"]))
+            stats.service.add(hdr.decode(part["service"]))
+    if not names:
+        return None
+    dropped = sum(int(line.get("dropped", 0)) for line in latest)
+    return summarize(Totals(0.0, max(seconds, 1e-3), names, (), dropped))
 
 
 def _document(path: Path) -> dict[str, Any] | None:
