@@ -33,7 +33,7 @@ def _workers_ready(address: str, count: int) -> bool:
 
     try:
         with Client(address, timeout="2s") as client:
-            return len(client.scheduler_info()["workers"]) >= count
+            return len(client.nthreads()) >= count
     except OSError:
         return False
 

@@ -314,7 +314,7 @@ def run_cluster(args: argparse.Namespace, scenario: Any) -> int:
     client = cluster.connect(args.cluster)
     show = not (args.quiet or args.json)
     try:
-        count = len(client.scheduler_info()["workers"])
+        count = len(cluster.workers_alive(client))
         if show:
             print(f"perfeng: {count} Dask workers at {args.cluster}", file=sys.stderr)
         argv = worker_args(sys.argv[2:], "--cluster")

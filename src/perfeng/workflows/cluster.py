@@ -115,7 +115,7 @@ def run_on_cluster(
     """Every worker (or the first ``count``) runs a shard; documents, reports, the epoch, and
     what the result should say about the cluster."""
     distributed = _distributed()
-    addresses = sorted(client.scheduler_info()["workers"])
+    addresses = sorted(workers_alive(client))
     if not addresses:
         raise UsageError("the Dask cluster has no workers")
     chosen = addresses[: count or len(addresses)]
@@ -138,7 +138,7 @@ def run_on_cluster(
     try:
         while not all(f.done() for f in futures):
             _drain(queue, latest)
-            alive = set(client.scheduler_info()["workers"])
+            alive = workers_alive(client)
             for index, future in enumerate(futures):
                 if not future.done() and chosen[index] not in alive:
                     # its worker is gone: Dask would wait for it forever (the task may run
@@ -157,6 +157,13 @@ def run_on_cluster(
         "clock_offsets_ms": {a: offsets.get(a) for a in chosen},
     }
     return documents, reports, epoch, info
+
+
+def workers_alive(client: Any) -> set[str]:
+    """The workers the scheduler knows now. Not ``client.scheduler_info()``: its cache is
+    refreshed in the background with no per-worker entries (distributed >= 2025), so a live
+    worker can look gone."""
+    return set(client.nthreads())
 
 
 def _drain(queue: Any, latest: list[dict[str, Any]]) -> None:
