@@ -106,6 +106,7 @@ def top(findings: list[dict[str, Any]]) -> dict[str, Any]:
     return next(f for f in findings if f["id"] not in ("generator", "watch_unavailable"))
 
 
+@pytest.mark.parametrize("service", ["asgi"], indirect=True)  # RSS grows alike in every style
 def test_memory_kept_per_request(service: tuple[str, int, int], tmp_path: Path) -> None:
     _, port, pid = service
     findings = findings_of(tmp_path, port, pid, "/leak")
@@ -148,6 +149,7 @@ def test_a_bounded_pool_is_counted(service: tuple[str, int, int], tmp_path: Path
     assert 3 <= finding["figures"]["in_service"] <= 5.5
 
 
+@pytest.mark.parametrize("service", ["threaded"], indirect=True)  # 503s are counted alike
 def test_shedding_past_a_concurrency_limit(service: tuple[str, int, int], tmp_path: Path) -> None:
     _, port, pid = service
     findings = findings_of(tmp_path, port, pid, "/shed")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -46,11 +47,26 @@ def connect(address: str, timeout_s: float = 10.0) -> Any:
     distributed = _distributed()
     if "://" not in address:
         raise UsageError(f"invalid --cluster {address!r}: give tcp://HOST:PORT")
+    _probe(address, timeout_s)
     try:
         return distributed.Client(address, timeout=f"{timeout_s}s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise TargetUnreachable(
             f"cannot reach the Dask scheduler at {address}: {exc or type(exc).__name__}"
+        ) from None
+
+
+def _probe(address: str, timeout_s: float) -> None:
+    """A refused port fails at once: Dask's client retries a refused connection until its
+    timeout, which would make a typo in the address cost the whole timeout."""
+    host, _, port = address.split("://", 1)[1].rpartition(":")
+    if not port.isdigit():
+        return  # not host:port (a scheme of Dask's own): let Dask judge it
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise TargetUnreachable(
+            f"cannot reach the Dask scheduler at {address}: {exc.strerror or exc}"
         ) from None
 
 
