@@ -50,6 +50,28 @@ def test_closed_model_keeps_connections_and_counts(fast: FastServer) -> None:
     assert lat["p50"] == pytest.approx(svc["p50"], rel=0.2, abs=0.05)
 
 
+def test_closed_users_record_every_answer_the_server_gave() -> None:
+    """Closed users send each next request from the connection's callback (the pump): every
+    request the server answered is one sample, none twice, none lost at the stop."""
+    with serve_in_thread(FastServer()) as server:
+        summary, _ = run(scenario(server.url + "/", users=3, duration=0.5))
+        answered = server.requests
+    assert summary["requests"] == answered > 100
+    assert summary["errors"] == 0
+
+
+def test_a_closed_user_sees_a_stall_and_a_timeout_then_goes_on() -> None:
+    """A freeze longer than the read timeout on a pumped connection: the request in flight
+    is a timeout as long as the timeout, and the user reconnects and goes on."""
+    with serve_in_thread(StallServer(delay_ms=1.0, stall_at_s=0.3, stall_for_s=0.8)) as server:
+        summary, generator = run(scenario(server.url + "/", users=1, duration=1.6, timeout=0.4))
+    timeouts = errors(summary)
+    assert set(timeouts) == {"timeout"} and 1 <= timeouts["timeout"] <= 2  # 2: the reconnect
+    assert summary["latency_ms"]["max"] >= 400  # the wait up to the timeout is recorded
+    assert generator["connections_opened"] >= 2  # the timed-out connection was dropped
+    assert summary["requests"] - summary["errors"] > 100  # before and after the freeze
+
+
 def test_open_model_sends_the_planned_arrivals(fast: FastServer) -> None:
     summary, generator = run(scenario(fast.url + "/", rate=200, duration=1.0))
     assert summary["requests"] + summary["dropped"] == 200

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from perfeng.engine.http.client import Client, Pool, RequestFailed
+from perfeng.engine.http.client import Client, Connection, Pool, RequestFailed
 from perfeng.engine.http.parser import ResponseReader
 from perfeng.engine.http.request import encode_request, join_url, split_url
 from perfeng.model.recorder import Recorder
@@ -72,6 +72,50 @@ def _encode(
         keep_alive=keep_alive,
     )
     return raw, str(origin)
+
+
+class _Pump:
+    """One closed-model user's requests without a task switch each: called by the connection
+    when a response is whole, it records the sample and writes the next request at once.
+    The waiter of the first send stays set, so the sweeper's timeouts and a lost connection
+    still end in the user's coroutine, which records them and reconnects."""
+
+    __slots__ = ("body", "ctx", "head", "name", "now_ns", "raw", "record", "sent", "user")
+
+    def __init__(
+        self, iterations: RequestIterations, ctx: Stopping, user: Retiring, request: Prepared
+    ) -> None:
+        assert request.raw is not None
+        self.ctx, self.user = ctx, user
+        self.sent = 0  # when the request in flight was sent
+        self.now_ns, self.record = iterations.now_ns, iterations.recorder.record
+        self.name, self.raw = request.name, request.raw
+        self.head, self.body = request.head, request.want_body
+
+    def __call__(self, conn: Connection) -> bool:
+        waiter, reader = conn.waiter, conn.reader
+        if (
+            self.ctx.stopping
+            or self.user.retired
+            or waiter is None
+            or waiter.done()
+            or conn.closed
+            or not reader.keep_alive
+            or reader.trailing
+        ):
+            return False  # the user's coroutine takes this response
+        now = self.now_ns()  # this response's end, and the next request's start
+        status, sent = reader.status, self.sent
+        error = None if status < 400 else (_5XX if status >= 500 else _4XX)
+        received = conn.bytes_in - conn.start_bytes
+        raw = self.raw
+        self.record(_SAMPLE((self.name, sent, sent, now, status, error, len(raw), received)))
+        reader.begin(self.head, False, self.body)
+        conn.sent_ns = self.sent = now
+        conn.start_bytes = conn.bytes_in
+        conn.last_seen_bytes = -1
+        conn.transport.write(raw)  # type: ignore[union-attr]
+        return True
 
 
 class RequestIterations:
@@ -153,23 +197,33 @@ class RequestIterations:
     async def run_user(self, ctx: Stopping, user: Retiring) -> None:
         """A whole closed-model user without think time, for requests that follow no
         redirects: the loop of ``__call__`` without a coroutine per request (the engine's
-        headline cost is this loop's)."""
+        headline cost is this loop's). A single plain static request goes further: a
+        ``_Pump`` sends each next request from the connection's callback, and this loop only
+        wakes for what the pump leaves (errors, a closing connection, the stop)."""
         now_ns, client = self.now_ns, self.client
         send, release, account = client.send, client.release, self._account
+        only = self.prepared[0]
+        pump = _Pump(self, ctx, user, only) if self.single and only.plain and only.raw else None
         while not ctx.stopping and not user.retired:
-            request = self.prepared[0] if self.single else self.pick()
+            request = only if self.single else self.pick()
             raw = request.raw
             if raw is None:
                 raw = self._render(request)
             sent = now_ns()
+            if pump is not None:
+                pump.sent = sent
             try:
-                conn = await send(request.pool, raw, request.head, False, request.want_body)
+                conn = await send(request.pool, raw, request.head, False, request.want_body, pump)
             except RequestFailed as exc:
+                sent = sent if pump is None else pump.sent
                 self._record_error(request, sent, sent, exc.error, len(raw), 0)
                 continue
             except asyncio.CancelledError:
+                sent = sent if pump is None else pump.sent
                 self._record_error(request, sent, sent, _TIMEOUT, len(raw), 0)
                 raise
+            if pump is not None:
+                sent = pump.sent
             reader = conn.reader
             received = conn.bytes_in - conn.start_bytes
             release(request.pool, conn)

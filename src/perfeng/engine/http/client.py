@@ -44,6 +44,9 @@ class Connection(asyncio.Protocol):
         self.idle_since_ns = 0  # when bytes last arrived (or the request was sent)
         self.last_seen_bytes = -1  # the sweeper's view of bytes_in
         self.start_bytes = 0  # bytes_in when the request in flight was sent
+        # Called with the connection when a response is whole; True when it took the response
+        # (and sent the next request on this connection): the waiter stays for the next one.
+        self.pump: Callable[[Connection], bool] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -56,6 +59,9 @@ class Connection(asyncio.Protocol):
             self.fail(ErrorClass.PROTOCOL, str(exc))
             return
         if done == COMPLETE:
+            pump = self.pump
+            if pump is not None and pump(self):
+                return
             waiter = self.waiter
             if waiter is not None:
                 self.waiter = None
@@ -212,14 +218,17 @@ class Client:
         head: bool = False,
         want_headers: bool = False,
         want_body: bool = False,
+        pump: Callable[[Connection], bool] | None = None,
     ) -> Awaitable[Connection]:
         """Send ``data`` on an idle connection (or a new one); await the result for the
         connection with the whole response read. The caller releases it. A plain future
-        rather than a coroutine, when a connection is idle: one frame less per request."""
+        rather than a coroutine, when a connection is idle: one frame less per request.
+        A ``pump`` sees each whole response first (see ``Connection.pump``)."""
         idle = pool.idle
         while idle:
             conn = idle.pop()
             if not conn.closed:  # _send_on, inlined: this runs once per request
+                conn.pump = pump
                 conn.reader.begin(head, want_headers, want_body)
                 waiter: asyncio.Future[Connection] = self.loop.create_future()
                 conn.waiter = waiter
@@ -228,7 +237,7 @@ class Client:
                 conn.last_seen_bytes = -1
                 conn.transport.write(data)  # type: ignore[union-attr]
                 return waiter
-        return self._connect_and_send(pool, data, head, want_headers, want_body)
+        return self._connect_and_send(pool, data, head, want_headers, want_body, pump)
 
     async def request(
         self,
@@ -241,8 +250,15 @@ class Client:
         return await self.send(pool, data, head, want_headers, want_body)
 
     def _send_on(
-        self, conn: Connection, data: bytes, head: bool, want_headers: bool, want_body: bool
+        self,
+        conn: Connection,
+        data: bytes,
+        head: bool,
+        want_headers: bool,
+        want_body: bool,
+        pump: Callable[[Connection], bool] | None = None,
     ) -> asyncio.Future[Connection]:
+        conn.pump = pump
         conn.reader.begin(head, want_headers, want_body)
         waiter: asyncio.Future[Connection] = self.loop.create_future()
         conn.waiter = waiter
@@ -253,10 +269,16 @@ class Client:
         return waiter
 
     async def _connect_and_send(
-        self, pool: Pool, data: bytes, head: bool, want_headers: bool, want_body: bool
+        self,
+        pool: Pool,
+        data: bytes,
+        head: bool,
+        want_headers: bool,
+        want_body: bool,
+        pump: Callable[[Connection], bool] | None = None,
     ) -> Connection:
         conn = await pool.connect(want_headers=want_headers, want_body=want_body)
-        return await self._send_on(conn, data, head, want_headers, want_body)
+        return await self._send_on(conn, data, head, want_headers, want_body, pump)
 
     async def warm(self, pool: Pool, count: int) -> None:
         """Open ``count`` idle connections before the load starts, so the first second does
