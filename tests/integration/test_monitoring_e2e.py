@@ -49,6 +49,7 @@ def test_prometheus_and_the_monitor_alert_then_resolve(tmp_path: Path) -> None:
             with prometheus(tmp_path, scrape, rules) as base:
                 _until(lambda: _has_series(base), 30, "the first scrapes and rule evaluations")
                 target.failing = True
+                failing_since = time.monotonic()
                 _until(lambda: _severities(base) >= {"page"}, 60, "the page in Prometheus")
                 alert = next(
                     a for a in firing_alerts(base) if a["labels"]["slo_severity"] == "page"
@@ -57,6 +58,7 @@ def test_prometheus_and_the_monitor_alert_then_resolve(tmp_path: Path) -> None:
                 assert alert["labels"]["slo_id"] == "shop-probes"
                 _hook(hooks, "firing", "page", 30)
                 target.failing = False
+                failed_s = time.monotonic() - failing_since
                 _until(lambda: "page" not in _severities(base), 90, "the page to resolve")
                 _hook(hooks, "resolved", "page", 60)
                 report = subprocess.run(
@@ -72,7 +74,9 @@ def test_prometheus_and_the_monitor_alert_then_resolve(tmp_path: Path) -> None:
     assert report.returncode == 0, report.stderr
     (budget,) = json.loads(report.stdout)
     assert budget["name"] == "shop-probes" and budget["events"] > 100
-    assert budget["bad"] > 20  # the failing seconds were seen as errors
+    # the failing seconds were seen as errors: at 20 probes a second, about 20 * failed_s of
+    # them (Prometheus's increase() extrapolates, and the page can come within a second or two)
+    assert budget["bad"] > min(0.5 * 20 * failed_s, 10), (budget, failed_s)
     assert budget["budget_spent"] > 0
     assert budget["worst"], budget
 
