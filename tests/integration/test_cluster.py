@@ -108,16 +108,42 @@ def test_shards_on_two_dask_workers_add_up_to_the_plan(
     assert document["notes"][0] == "2 Dask workers, each sending its share of the plan"
 
 
+def _load_on(address: str, url: str, rate: str, duration: str, out: Path) -> subprocess.Popen[str]:
+    """``perfeng load --cluster`` in the background, for a test to interrupt or to harm."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "perfeng", "load", url, "--rate", rate, "--duration", duration,
+         "--cluster", address, "--quiet", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=out.parent,
+    )  # fmt: skip
+
+
+def test_ctrl_c_stops_every_shard_gracefully(
+    cluster: tuple[str, list[subprocess.Popen[bytes]]], fast: FastServer, tmp_path: Path
+) -> None:
+    """SIGINT on the client: the shards read the stop within a second and return what they
+    measured; the result says it was interrupted, and the cluster is left running."""
+    address, processes = cluster
+    out = tmp_path / "run.json"
+    run = _load_on(address, f"{fast.url}/", "100", "60s", out)
+    time.sleep(6)  # the common start is 2 s after submitting
+    started = time.monotonic()
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=60)
+    assert time.monotonic() - started < 20  # not the 60 s planned
+    assert run.returncode == 130, err
+    document = json.loads(out.read_text())
+    assert document["interrupted"] == "SIGINT"
+    assert all(w["completed"] for w in document["generator"]["workers"])
+    assert document["summary"]["requests"] > 50
+    assert all(p.poll() is None for p in processes)
+
+
 def test_a_dask_worker_killed_mid_run_is_reported(
     cluster: tuple[str, list[subprocess.Popen[bytes]]], fast: FastServer, tmp_path: Path
 ) -> None:
     address, processes = cluster
     out = tmp_path / "run.json"
-    run = subprocess.Popen(
-        [sys.executable, "-m", "perfeng", "load", f"{fast.url}/", "--rate", "200",
-         "--duration", "8s", "--cluster", address, "--quiet", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-    )  # fmt: skip
+    run = _load_on(address, f"{fast.url}/", "200", "8s", out)
     time.sleep(6)  # the common start is 2 s after submitting; a checkpoint every 2 s
     processes[2].kill()
     _, err = run.communicate(timeout=120)

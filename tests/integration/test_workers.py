@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -44,6 +45,9 @@ def test_two_workers_send_the_plan_between_them(fast: FastServer, tmp_path: Path
     assert document["generator"]["start_skew_ms"] < 5
     assert document["summary"]["thresholds"][0]["pass"] is True
     assert document["incomplete"] is False
+    # each shard is offered its share, so the merged offered rate is the plan's, not twice it
+    offered = {s["target_rate"] for s in document["summary"]["timeseries"]}
+    assert offered == {300.0}, offered
 
 
 def test_users_are_split_between_workers(fast: FastServer, tmp_path: Path) -> None:
@@ -133,3 +137,48 @@ def test_abort_thresholds_are_judged_on_the_merged_figures(
     assert document["interrupted"].startswith("abort: error_rate<1%")
     assert document["summary"]["thresholds"][0]["pass"] is False
     assert all(w["requests"] > 0 for w in document["generator"]["workers"])
+
+
+def test_the_parent_starts_and_watches_the_target_the_workers_load(tmp_path: Path) -> None:
+    """``--target-cmd`` with ``--workers``, as docs/scale-out.md shows it: the parent starts
+    the demo service, watches it (resources each second, py-spy) and diagnoses the merged
+    result; the workers only send."""
+    from tests.integration.test_diagnose_docs import runnable
+    from tests.integration.test_findings_services import free_port
+
+    guide = (Path(__file__).parents[2] / "docs" / "scale-out.md").read_text()
+    (command,) = [
+        ln for ln in guide.splitlines() if ln.startswith("perfeng ") and "--target-cmd" in ln
+    ]
+    port = free_port()
+    out = tmp_path / "run.json"
+    done = perfeng(*runnable(command, port, 0), "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(out.read_text())
+    assert document["summary"]["requests"] == 600
+    assert len(document["generator"]["workers"]) == 2
+    assert document["target"]["command"].endswith(f"--port {port}")
+    tree = document["resources"]["trees"][0]
+    assert len(tree["samples"]) >= 3  # once a second, the whole run
+    assert document["profile"]["status"] == "ok"
+    assert "no_bottleneck" in [f["id"] for f in document["findings"]]
+    with pytest.raises(OSError):  # stopped with the run
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_workers_auto_leaves_a_core_to_a_started_target() -> None:
+    import os
+
+    from perfeng.cli.load import worker_count
+
+    cores = len(os.sched_getaffinity(0))
+    assert worker_count("auto") == cores
+    assert worker_count("auto", target_started=True) == max(cores - 1, 1)
+
+
+def test_the_workers_are_not_given_the_target_options() -> None:
+    from perfeng.workflows.workers import worker_argv
+
+    argv = ["URL", "--rate", "9", "--target-cmd", "serve", "--target-pid", "4", "--target-shell",
+            "--profile-rate=50", "--no-profile", "--workers", "2", "--out", "x.json"]  # fmt: skip
+    assert worker_argv(argv) == ["URL", "--rate", "9"]

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -239,11 +240,12 @@ class _WorkerLines:
         print(json.dumps(self.line), flush=True)
 
 
-def worker_count(text: str) -> int:
+def worker_count(text: str, target_started: bool = False) -> int:
+    """``auto``: every core this process may use, less one for a ``--target-cmd``."""
     import os
 
     if text == "auto":
-        return max(len(os.sched_getaffinity(0)), 1)
+        return max(len(os.sched_getaffinity(0)) - int(target_started), 1)
     from perfeng.units import parse_positive_int
 
     count = parse_positive_int(text, "--workers")
@@ -253,24 +255,28 @@ def worker_count(text: str) -> int:
 
 
 def run_workers(args: argparse.Namespace, scenario: Any) -> int:
-    """``--workers N``: N processes, each its share of the plan, merged into one result."""
+    """``--workers N``: N processes, each its share of the plan, merged into one result. A
+    ``--target-*`` is started and watched here, in the parent."""
     import tempfile
 
     from perfeng.workflows import workers as pool
+    from perfeng.workflows.load import watched_elsewhere
 
-    thresholds = _check_shardable(args, scenario)
-    count = worker_count(args.workers)
+    thresholds = _check_shardable(args, scenario, watch_allowed=True)
+    watching = watching_of(args)
+    count = worker_count(args.workers, watching is not None and watching.command is not None)
     show = not (args.quiet or args.json)
     if show:
         print(f"perfeng: {count} workers, each with its share of the plan", file=sys.stderr)
     folder = Path(tempfile.mkdtemp(prefix="perfeng-workers-"))
-    outcome = pool.run_workers(
-        worker_args(sys.argv[2:]),
-        count,
-        folder,
-        _show_workers if show else lambda _l: None,
-        _abort_judge(thresholds),
-    )
+    with watched_elsewhere(watching, scenario.base_url) as observed:
+        outcome = pool.run_workers(
+            worker_args(sys.argv[2:]),
+            count,
+            folder,
+            _show_workers if show else lambda _l: None,
+            _abort_judge(thresholds),
+        )
     if show:
         print(file=sys.stderr)
     if not outcome.documents:
@@ -284,6 +290,7 @@ def run_workers(args: argparse.Namespace, scenario: Any) -> int:
         thresholds,
         {},
         outcome.aborted,
+        observed.attach,
     )
 
 
@@ -332,11 +339,11 @@ def run_cluster(args: argparse.Namespace, scenario: Any) -> int:
     )
 
 
-def _check_shardable(args: argparse.Namespace, scenario: Any) -> Any:
+def _check_shardable(args: argparse.Namespace, scenario: Any, watch_allowed: bool = False) -> Any:
     from perfeng.gates import parse_thresholds
 
-    if watching_of(args) is not None:
-        raise UsageError("--workers and --cluster do not watch a target yet: drop --target-*")
+    if not watch_allowed and watching_of(args) is not None:
+        raise UsageError("--cluster does not watch a target: drop --target-*, or use --workers")
     return parse_thresholds(scenario.thresholds)
 
 
@@ -362,6 +369,7 @@ def _finish_shards(
     thresholds: Any,
     extra: dict[str, Any],
     aborted: str | None = None,
+    attach: Callable[[dict[str, Any]], None] | None = None,
 ) -> int:
     from perfeng.gates import evaluate_all
     from perfeng.workflows import workers as pool
@@ -371,6 +379,8 @@ def _finish_shards(
     document["generator"].update(extra)
     if aborted is not None:
         document["interrupted"] = aborted
+    if attach is not None:
+        attach(document)
     verdicts = evaluate_all(list(thresholds), document["summary"])
     document["summary"]["thresholds"] = [v.to_dict() for v in verdicts]
     code = finish(args, document, document["interrupted"])

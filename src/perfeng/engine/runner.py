@@ -273,13 +273,18 @@ class Engine:
 
     def _gauges(self, start_ns: int) -> Callable[[int], tuple[float | None, int]]:
         open_plans = [p for p in self.plans if p.model == "open"]
+        shard = self.options.shard
+        # a shard sends every Nth arrival of the whole plan: it is offered 1/N of its rate, so
+        # that the merged figure (a sum) is the plan's
+        share = 1.0 if shard is None else 1.0 / shard.count
 
         def gauges(now_ns: int) -> tuple[float | None, int]:
             in_flight = self._ctx.in_flight if self._ctx is not None else 0
             if not open_plans:
                 return None, in_flight
             t = (now_ns - start_ns) / _NS - 0.5  # the middle of the slice that just closed
-            return round(sum(p.value_at(max(t, 0.0)) for p in open_plans), 3), in_flight
+            offered = sum(p.value_at(max(t, 0.0)) for p in open_plans) * share
+            return round(offered, 3), in_flight
 
         return gauges
 

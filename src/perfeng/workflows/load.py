@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +121,38 @@ def target(watching: Watching, base_url: str) -> Iterator[Target]:
     finally:
         if process is not None:
             process.stop(watching.stop_grace_s)
+
+
+@dataclass
+class Observed:
+    """What watching the target produced while the load ran elsewhere (``--workers``): the
+    parent starts and watches the target, the workers only send."""
+
+    watched: Target | None
+    resources: Resources | None = None
+    profile: Profile | None = None
+
+    def attach(self, document: dict[str, Any]) -> None:
+        """The target, its resources and profile, and the findings, on the merged result."""
+        if self.watched is not None:
+            _attach(document, self.watched, self.resources, self.profile, LoadSettings())
+
+
+@contextlib.contextmanager
+def watched_elsewhere(watching: Watching | None, base_url: str) -> Iterator[Observed]:
+    """Start ``--target-cmd`` and watch the target for as long as the block runs."""
+    if watching is None:
+        yield Observed(None)
+        return
+    with target(watching, base_url) as watched:
+        observed = Observed(watched)
+        watch = _start_watch(watched) if watched.pids else None
+        began = time.monotonic()
+        try:
+            yield observed
+        finally:
+            if watch is not None:
+                observed.resources, observed.profile = watch.stop(time.monotonic() - began)
 
 
 def run_load(

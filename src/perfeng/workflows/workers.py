@@ -25,8 +25,12 @@ from pathlib import Path
 from typing import Any
 
 START_DELAY_S = 1.5  # from spawning to the common epoch: a worker's imports take ~0.5 s
-_DROP_WITH_VALUE = ("--workers", "--out", "-o", "--store", "--tag")
-_DROP_FLAGS = ("--save", "--json", "--quiet")
+# the parent writes, saves and prints; it also starts and watches the target
+_DROP_WITH_VALUE = (
+    "--workers", "--out", "-o", "--store", "--tag",
+    "--target-pid", "--target-cmd", "--target-timeout", "--profile-rate",
+)  # fmt: skip
+_DROP_FLAGS = ("--save", "--json", "--quiet", "--target-shell", "--profile", "--no-profile")
 
 
 @dataclass
