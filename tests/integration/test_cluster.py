@@ -17,6 +17,7 @@ import pytest
 
 from perfeng.testing.servers import FastServer, closed_port, serve_in_thread
 from tests.integration.cli_helpers import perfeng
+from tests.integration.test_workers import aborts_on_merged_figures
 
 pytestmark = pytest.mark.timeout(180)
 DASK = str(Path(sys.executable).parent / "dask")
@@ -136,6 +137,15 @@ def test_ctrl_c_stops_every_shard_gracefully(
     assert all(w["completed"] for w in document["generator"]["workers"])
     assert document["summary"]["requests"] > 50
     assert all(p.poll() is None for p in processes)
+
+
+def test_abort_thresholds_are_judged_on_the_merged_figures(
+    cluster: tuple[str, list[subprocess.Popen[bytes]]], fast: FastServer, tmp_path: Path
+) -> None:
+    """The shards send their running totals (encoded histograms) through the Queue; the
+    client judges the abort on the merged figures and stops every shard through Dask."""
+    address, _ = cluster
+    aborts_on_merged_figures(f"{fast.url}/status/500", ["--cluster", address], tmp_path)
 
 
 def test_a_dask_worker_killed_mid_run_is_reported(

@@ -125,18 +125,25 @@ def test_bad_worker_counts(fast: FastServer) -> None:
 def test_abort_thresholds_are_judged_on_the_merged_figures(
     fast: FastServer, tmp_path: Path
 ) -> None:
+    aborts_on_merged_figures(f"{fast.url}/status/500", ["--workers", "2"], tmp_path)
+
+
+def aborts_on_merged_figures(url: str, spread: list[str], tmp_path: Path) -> None:
+    """Every answer a 500 with ``error_rate<1%:abort``: the run stops every generator within
+    seconds of the first merged figures and exits 1; each generator sent its share."""
     out = tmp_path / "run.json"
     started = time.monotonic()
     done = perfeng(
-        "load", f"{fast.url}/status/500", "--rate", "100", "--duration", "60s", "--workers", "2",
-        "--threshold", "error_rate<1%:abort", "--quiet", "--out", str(out),
+        "load", url, "--rate", "100", "--duration", "60s", *spread,
+        "--threshold", "error_rate<1%:abort", "--quiet", "--out", str(out), cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 1, done.stderr  # a failed threshold, not an interruption
     assert time.monotonic() - started < 30  # stopped long before the plan's 60 s
     document = json.loads(out.read_text())
     assert document["interrupted"].startswith("abort: error_rate<1%")
     assert document["summary"]["thresholds"][0]["pass"] is False
-    assert all(w["requests"] > 0 for w in document["generator"]["workers"])
+    workers = document["generator"]["workers"]
+    assert all(w["completed"] and w["requests"] > 0 for w in workers)
 
 
 def test_the_parent_starts_and_watches_the_target_the_workers_load(tmp_path: Path) -> None:

@@ -225,18 +225,9 @@ class _WorkerLines:
             print(json.dumps(self.line), flush=True)
 
     def recorder(self, recorder: Any) -> None:
-        from perfeng.model import histogram as hdr
+        from perfeng.workflows.workers import running_totals
 
-        self.line["names"] = {
-            name: {
-                "requests": stats.requests,
-                "errors": stats.errors,
-                "errors_by_class": stats.errors_by_class,
-                "latency": hdr.encode(stats.latency),
-                "service": hdr.encode(stats.service),
-            }
-            for name, stats in recorder.flushed_names().items()
-        }
+        self.line["names"] = running_totals(recorder)
         print(json.dumps(self.line), flush=True)
 
 
@@ -281,17 +272,7 @@ def run_workers(args: argparse.Namespace, scenario: Any) -> int:
         print(file=sys.stderr)
     if not outcome.documents:
         raise UsageError(f"no worker wrote a result; see the logs in {folder}")
-    return _finish_shards(
-        args,
-        outcome.documents,
-        outcome.reports,
-        outcome.epoch,
-        _planned(scenario),
-        thresholds,
-        {},
-        outcome.aborted,
-        observed.attach,
-    )
+    return _finish_shards(args, outcome, _planned(scenario), thresholds, {}, observed.attach)
 
 
 def _abort_judge(thresholds: Any) -> Any:
@@ -325,18 +306,19 @@ def run_cluster(args: argparse.Namespace, scenario: Any) -> int:
         if show:
             print(f"perfeng: {count} Dask workers at {args.cluster}", file=sys.stderr)
         argv = worker_args(sys.argv[2:], "--cluster")
-        documents, reports, epoch, info = cluster.run_on_cluster(
-            client, argv, _show_workers if show else lambda _latest: None
+        outcome, info = cluster.run_on_cluster(
+            client,
+            argv,
+            _show_workers if show else lambda _latest: None,
+            judge=_abort_judge(thresholds),
         )
     finally:
         client.close()
     if show:
         print(file=sys.stderr)
-    if not documents:
+    if not outcome.documents:
         raise UsageError("no Dask worker returned a result")
-    return _finish_shards(
-        args, documents, reports, epoch, _planned(scenario), thresholds, {"cluster": info}
-    )
+    return _finish_shards(args, outcome, _planned(scenario), thresholds, {"cluster": info})
 
 
 def _check_shardable(args: argparse.Namespace, scenario: Any, watch_allowed: bool = False) -> Any:
@@ -362,18 +344,20 @@ def worker_args(argv: list[str], *also: str) -> list[str]:
 
 def _finish_shards(
     args: argparse.Namespace,
-    documents: list[dict[str, Any]],
-    reports: Any,
-    epoch: float,
+    outcome: Any,
     planned: int | None,
     thresholds: Any,
     extra: dict[str, Any],
-    aborted: str | None = None,
     attach: Callable[[dict[str, Any]], None] | None = None,
 ) -> int:
+    """One result from the shards' (``workflows.workers.Outcome``): merged, watched,
+    judged, written."""
     from perfeng.gates import evaluate_all
     from perfeng.workflows import workers as pool
 
+    documents, reports, epoch, aborted = (
+        outcome.documents, outcome.reports, outcome.epoch, outcome.aborted,
+    )  # fmt: skip
     what = "Dask workers" if "cluster" in extra else "worker processes"
     document = pool.merged_result(documents, reports, epoch, sys.argv[1:], planned, what)
     document["generator"].update(extra)

@@ -15,6 +15,7 @@ perfeng adds nothing of its own on the wire.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import signal
 import socket
@@ -25,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from perfeng.errors import TargetUnreachable, UsageError
-from perfeng.workflows.workers import WorkerReport
+from perfeng.workflows.workers import Outcome, WorkerReport
 
 START_DELAY_S = 2.0  # from submitting to the common epoch: tasks reach workers in milliseconds
 CHECKPOINT_EVERY_S = 2
@@ -78,19 +79,32 @@ def run_shard(argv: list[str], index: int, count: int, epoch: float, run: str) -
     from perfeng.gates import parse_thresholds
     from perfeng.units import parse_duration_s
     from perfeng.workflows.load import LoadSettings, run_load
+    from perfeng.workflows.workers import running_totals
 
     distributed = _distributed()
     args = build_parser().parse_args(["load", *argv])
     scenario = build_scenario(args)
+    thresholds = parse_thresholds(scenario.thresholds)
+    totals = any(t.abort for t in thresholds)
+    if totals:  # the client judges abort thresholds on the merged running figures
+        thresholds = tuple(dataclasses.replace(t, abort=False) for t in thresholds)
     progress = distributed.Queue(f"{run}-progress")
     checkpoint = distributed.Variable(f"{run}-checkpoint-{index}")
     stop = distributed.Variable(f"{run}-stop")
+    pending: list[dict[str, Any]] = []
 
     def report(update: Any) -> None:
         line = {"index": index, "elapsed_s": round(update.elapsed_s, 3)}
         line |= {"duration_s": update.duration_s, "requests": update.requests}
         line |= {"errors": update.errors, "dropped": update.dropped}
-        progress.put(line)
+        if totals:
+            pending[:] = [line]  # sent by with_totals, called next with the recorder
+        else:
+            progress.put(line)
+
+    def with_totals(recorder: Any) -> None:
+        if pending:
+            progress.put(pending.pop() | {"names": running_totals(recorder)})
 
     def stop_requested() -> str | None:
         with contextlib.suppress(Exception):
@@ -108,9 +122,9 @@ def run_shard(argv: list[str], index: int, count: int, epoch: float, run: str) -
         checkpoint_every_s=CHECKPOINT_EVERY_S,
         on_checkpoint=lambda partial: checkpoint.set(json.dumps(partial)),
         stop_requested=stop_requested,
+        on_recorder=with_totals if totals else None,
     )
-    outcome = run_load(scenario, parse_thresholds(scenario.thresholds), settings)
-    return outcome.document
+    return run_load(scenario, thresholds, settings).document
 
 
 def clock_offsets(client: Any) -> dict[str, float]:
@@ -127,9 +141,11 @@ def run_on_cluster(
     argv: Sequence[str],
     on_progress: Callable[[list[dict[str, Any]]], None],
     count: int | None = None,
-) -> tuple[list[dict[str, Any]], list[WorkerReport], float, dict[str, Any]]:
-    """Every worker (or the first ``count``) runs a shard; documents, reports, the epoch, and
-    what the result should say about the cluster."""
+    judge: Callable[[list[dict[str, Any]], float], str | None] | None = None,
+) -> tuple[Outcome, dict[str, Any]]:
+    """Every worker (or the first ``count``) runs a shard; their documents, reports, the
+    epoch and any abort, and what the result should say about the cluster. ``judge`` sees
+    the shards' latest lines once a second; a reason it returns stops every shard."""
     distributed = _distributed()
     addresses = sorted(workers_alive(client))
     if not addresses:
@@ -150,10 +166,15 @@ def run_on_cluster(
     ]  # fmt: skip
     latest: list[dict[str, Any]] = [{} for _ in chosen]
     ended: dict[int, float] = {}
+    aborted: str | None = None
     restore = _stop_on_signals(stop)
     try:
         while not all(f.done() for f in futures):
             _drain(queue, latest)
+            if judge is not None and aborted is None:
+                aborted = judge(latest, time.time() - epoch)
+                if aborted is not None:
+                    stop.set(aborted)
             alive = workers_alive(client)
             for index, future in enumerate(futures):
                 if not future.done() and chosen[index] not in alive:
@@ -172,7 +193,7 @@ def run_on_cluster(
         "workers": chosen,
         "clock_offsets_ms": {a: offsets.get(a) for a in chosen},
     }
-    return documents, reports, epoch, info
+    return Outcome(documents, reports, epoch, aborted), info
 
 
 def workers_alive(client: Any) -> set[str]:

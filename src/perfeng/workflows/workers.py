@@ -177,6 +177,23 @@ def _signal_all(workers: list[Worker], signum: int) -> None:
                 os.kill(worker.process.pid, signum)
 
 
+def running_totals(recorder: Any) -> dict[str, Any]:
+    """A worker's running totals for its parent: each name's counts and encoded histograms
+    (what ``running_summary`` merges)."""
+    from perfeng.model import histogram as hdr
+
+    return {
+        name: {
+            "requests": stats.requests,
+            "errors": stats.errors,
+            "errors_by_class": stats.errors_by_class,
+            "latency": hdr.encode(stats.latency),
+            "service": hdr.encode(stats.service),
+        }
+        for name, stats in recorder.flushed_names().items()
+    }
+
+
 def running_summary(latest: list[dict[str, Any]], seconds: float) -> dict[str, Any] | None:
     """The merged summary so far, from the workers' running totals (their lines' ``names``),
     as the thresholds read it; None before any worker has sent totals."""
