@@ -48,7 +48,10 @@ class EchoTransport(asyncio.Transport):
 
 async def _fake_connect(self: Any, *, want_headers: bool, want_body: bool) -> Any:
     reader = client_module.ResponseReader(want_headers=want_headers, want_body=want_body)
-    conn = client_module.Connection(reader)
+    try:  # the engine's clock, so first-byte times (and phases) are recorded as for real
+        conn = client_module.Connection(reader, self.client.now_ns)
+    except TypeError:  # an engine from before phases (the A/B baseline)
+        conn = client_module.Connection(reader)
     conn.connection_made(EchoTransport(self.client.loop, conn))
     return conn
 
@@ -64,7 +67,8 @@ def one_run(seconds: float, rate: float | None = None) -> float:
             else (ConstantRate(rate=rate, duration_s=seconds),)
         ),
     )
-    engine = Engine(scenario, MonotonicClock(), RunOptions(grace_s=1))
+    clock = MonotonicClock()
+    engine = Engine(scenario, clock, RunOptions(grace_s=1))
     loop = uvloop.new_event_loop()
     cpu = time.process_time()
     measurements = loop.run_until_complete(engine.run())

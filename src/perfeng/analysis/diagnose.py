@@ -40,6 +40,7 @@ from perfeng.analysis.evidence import (
     Run,
     contended,
 )
+from perfeng.analysis.phases import setup_rule
 from perfeng.analysis.rules_load import (
     errors_rule,
     growth_rule,
@@ -120,6 +121,7 @@ def _rules(run: Run) -> list[Finding | None]:
         growth_rule(run, "rss"),
         growth_rule(run, "fds"),
         tail_rule(run),
+        setup_rule(run.document["summary"]),
     ]
     if not any(f is not None and f.id in LIMITS for f in found):
         found.append(no_bottleneck(run))

@@ -68,6 +68,10 @@ class ResultComparison:
     only_in_head: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     failed_in_head: tuple[str, ...] = ()  # "name: error" of benchmarks that raised in head
+    # Load tests: the p50 of each phase both runs recorded (all names together), to say
+    # where a change came from. Tested like the other percentiles but never judged: the
+    # latency rows above already carry the verdict.
+    phases: tuple[Row, ...] = ()
 
     @property
     def worse(self) -> bool:
@@ -312,6 +316,28 @@ def _throughput_row(name: str, base: _Side, head: _Side, alpha: float, min_effec
     )
 
 
+def _phase_sides(document: Mapping[str, Any]) -> dict[str, _Side]:
+    summary = document["summary"]
+    seconds = max(float(document["metadata"].get("duration_s") or 0.0), 1e-9)
+    encoded = summary["histograms"]["all"].get("phases") or {}
+    sides = {}
+    for phase, text in encoded.items():
+        histogram = hdr.decode(text)
+        sides[phase] = _Side(histogram, histogram.get_total_count(), seconds)
+    return sides
+
+
+def _phase_rows(
+    base: Mapping[str, Any], head: Mapping[str, Any], alpha: float, min_effect: float
+) -> tuple[Row, ...]:
+    base_sides, head_sides = _phase_sides(base), _phase_sides(head)
+    return tuple(
+        _percentile_row(phase, "p50", 0.5, base_sides[phase], head_sides[phase], alpha, min_effect)
+        for phase in base_sides
+        if phase in head_sides and min(base_sides[phase].requests, head_sides[phase].requests) >= 3
+    )
+
+
 def _sides(document: Mapping[str, Any]) -> dict[str, _Side]:
     summary = document["summary"]
     seconds = max(float(document["metadata"].get("duration_s") or 0.0), 1e-9)
@@ -348,6 +374,7 @@ def compare_runs(
         tuple(n for n in base_sides if n not in head_sides),
         tuple(n for n in head_sides if n not in base_sides),
         tuple(warnings),
+        phases=_phase_rows(base, head, alpha, min_effect),
     )
 
 
@@ -363,4 +390,5 @@ def as_dict(comparison: ResultComparison) -> dict[str, Any]:
         "only_in_head": list(comparison.only_in_head),
         "warnings": list(comparison.warnings),
         "failed_in_head": list(comparison.failed_in_head),
+        "phases": [row.__dict__ for row in comparison.phases],
     }

@@ -80,7 +80,18 @@ class _Pump:
     The waiter of the first send stays set, so the sweeper's timeouts and a lost connection
     still end in the user's coroutine, which records them and reconnects."""
 
-    __slots__ = ("body", "ctx", "head", "name", "now_ns", "raw", "record", "sent", "user")
+    __slots__ = (
+        "body",
+        "ctx",
+        "head",
+        "name",
+        "now_ns",
+        "raw",
+        "record",
+        "record_setup",
+        "sent",
+        "user",
+    )
 
     def __init__(
         self, iterations: RequestIterations, ctx: Stopping, user: Retiring, request: Prepared
@@ -89,6 +100,7 @@ class _Pump:
         self.ctx, self.user = ctx, user
         self.sent = 0  # when the request in flight was sent
         self.now_ns, self.record = iterations.now_ns, iterations.recorder.record
+        self.record_setup = iterations.recorder.record_setup
         self.name, self.raw = request.name, request.raw
         self.head, self.body = request.head, request.want_body
 
@@ -109,7 +121,13 @@ class _Pump:
         error = None if status < 400 else (_5XX if status >= 500 else _4XX)
         received = conn.bytes_in - conn.start_bytes
         raw = self.raw
-        self.record(_SAMPLE((self.name, sent, sent, now, status, error, len(raw), received)))
+        if conn.setup is not None:
+            self.record_setup(self.name, conn.setup)
+            conn.setup = None
+        written, first = conn.sent_ns, conn.first_ns
+        self.record(
+            _SAMPLE((self.name, sent, sent, now, status, error, len(raw), received, written, first))
+        )
         reader.begin(self.head, False, self.body)
         conn.sent_ns = self.sent = now
         conn.start_bytes = conn.bytes_in
@@ -185,14 +203,16 @@ class RequestIterations:
             raise
         reader = conn.reader
         received = conn.bytes_in - conn.start_bytes
+        written, first = self._phases_of(request, conn)
         client.release(request.pool, conn)
         if self.follow and reader.status in _REDIRECTS:
+            first = 0  # the phases of one hop are not the whole request's
             try:
                 reader, received = await self._follow(request, reader, received)
             except RequestFailed as exc:
                 self._record_error(request, intended_ns, sent, exc.error, len(raw), received)
                 return
-        self._account(request, reader, received, intended_ns, sent, len(raw))
+        self._account(request, reader, received, intended_ns, sent, len(raw), written, first)
 
     async def run_user(self, ctx: Stopping, user: Retiring) -> None:
         """A whole closed-model user without think time, for requests that follow no
@@ -226,8 +246,12 @@ class RequestIterations:
                 sent = pump.sent
             reader = conn.reader
             received = conn.bytes_in - conn.start_bytes
+            if conn.setup is not None:
+                self.recorder.record_setup(request.name, conn.setup)
+                conn.setup = None
+            written, first = conn.sent_ns, conn.first_ns
             release(request.pool, conn)
-            account(request, reader, received, sent, sent, len(raw))
+            account(request, reader, received, sent, sent, len(raw), written, first)
 
     def _account(
         self,
@@ -237,6 +261,8 @@ class RequestIterations:
         intended: int,
         sent: int,
         size: int,
+        written: int,
+        first: int,
     ) -> None:
         """Judge a whole response and record its sample."""
         status = reader.status
@@ -245,9 +271,19 @@ class RequestIterations:
         else:
             body = reader.body if request.want_body else b""
             error = self._judge(request, status, body, reader.body_too_large)
+        done = self.now_ns()
         self.recorder.record(
-            _SAMPLE((request.name, intended, sent, self.now_ns(), status, error, size, received))
+            _SAMPLE(
+                (request.name, intended, sent, done, status, error, size, received, written, first)
+            )
         )
+
+    def _phases_of(self, request: Prepared, conn: Connection) -> tuple[int, int]:
+        """Record how ``conn`` was opened, if this request opened it; (written, first byte)."""
+        if conn.setup is not None:
+            self.recorder.record_setup(request.name, conn.setup)
+            conn.setup = None
+        return conn.sent_ns, conn.first_ns
 
     def _render(self, request: Prepared) -> bytes:
         assert self.rows is not None

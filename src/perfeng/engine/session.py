@@ -163,14 +163,22 @@ class FlowIterations:
             response.error = (
                 ErrorClass.HTTP_5XX if reader.status >= 500 else ErrorClass.HTTP_4XX
             ).value
-        self._record(
-            name,
-            intended,
-            sent,
-            reader.status,
-            response.error,
-            len(raw),
-            conn.bytes_in - conn.start_bytes,
+        if conn.setup is not None:
+            self.recorder.record_setup(name, conn.setup)
+            conn.setup = None
+        self.recorder.record(
+            Sample(
+                name,
+                intended,
+                sent,
+                self.now_ns(),
+                reader.status,
+                response.error,
+                len(raw),
+                conn.bytes_in - conn.start_bytes,
+                conn.sent_ns,
+                conn.first_ns,
+            )
         )
         return response
 

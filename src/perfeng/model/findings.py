@@ -27,6 +27,7 @@ KINDS = (
     "errors",
     "memory_growth",
     "fd_growth",
+    "connection_setup",
     "tail_latency",
     "machine_busy",
     "watch_unavailable",

@@ -31,6 +31,11 @@ def _add_names(into: dict[str, NameStats], names: dict[str, NameStats]) -> None:
             total.errors_by_class[error] = total.errors_by_class.get(error, 0) + count
         total.latency.add(stats.latency)
         total.service.add(stats.service)
+        for phase, histogram in stats.phases.items():
+            if phase in total.phases:
+                total.phases[phase].add(histogram)
+            else:
+                total.phases[phase] = hdr.merged([histogram])
 
 
 def _sum_optional(a: float | None, b: float | None) -> float | None:

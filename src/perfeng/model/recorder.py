@@ -22,6 +22,13 @@ _FLUSH_AT = 512  # distinct values gathered before they go into the histograms: 
 # keep each flush short (~0.5 ms), so no single one holds up the event loop for long
 _NS_PER_S = 1_000_000_000
 _TIMEOUT = ErrorClass.TIMEOUT.value
+# Where a request's time goes, in order (k6's http_req_looking_up ... _receiving): name
+# resolution, TCP connect, TLS handshake (these three only on a request that opened a
+# connection), the wait from the request written to its response's first byte, and the rest
+# of the response.
+SETUP_PHASES = ("dns", "connect", "tls")
+_LOW_32 = (1 << 32) - 1
+PHASES = (*SETUP_PHASES, "ttfb", "receive")
 
 Gauges = Callable[[int], tuple[float | None, int]]  # now_ns -> (target rate, in-flight)
 
@@ -46,9 +53,38 @@ class NameStats:
     # slice's all-names histogram) with HdrHistogram's C-speed add when the slice closes.
     slice_same: Any = None
     slice_latency: Any = None
+    # Where each request's time went (PHASES): run totals only, one histogram per phase that
+    # happened, fed from value -> count dicts like the latencies.
+    phases: dict[str, Any] = field(default_factory=dict)
+    # (ttfb_us << 32 | receive_us) -> count: both phases of a request in one dict update
+    # (receive_us < 2**32: HdrHistogram's range ends at an hour, 3.6e9 us).
+    pending_waits: dict[int, int] = field(default_factory=dict)
+    pending_setup: dict[str, dict[int, int]] = field(default_factory=dict)
+
+    def flush_phases(self) -> None:
+        if self.pending_waits:
+            ttfb: dict[int, int] = {}
+            receive: dict[int, int] = {}
+            for key, count in self.pending_waits.items():
+                wait_us, receive_us = key >> 32, key & _LOW_32
+                ttfb[wait_us] = ttfb.get(wait_us, 0) + count
+                receive[receive_us] = receive.get(receive_us, 0) + count
+            self._pour("ttfb", ttfb)
+            self._pour("receive", receive)
+            self.pending_waits = {}
+        for phase, counts in self.pending_setup.items():
+            self._pour(phase, counts)
+        self.pending_setup = {}
+
+    def _pour(self, phase: str, counts: dict[int, int]) -> None:
+        histogram = self.phases.get(phase)
+        if histogram is None:
+            histogram = self.phases[phase] = hdr.new_histogram()
+        hdr.record_counts(histogram, counts)
 
     def flush(self) -> None:
         """Pour the pending values into histograms: once per distinct value and histogram."""
+        self.flush_phases()
         if self.pending_same:
             if self.slice_same is None:
                 self.slice_same = hdr.new_histogram()
@@ -140,7 +176,9 @@ class Recorder:
 
     def record(self, sample: Sample) -> None:
         """Hot path: one call per request (written for speed: locals, one tuple unpack)."""
-        name, intended, sent, done, status, error, bytes_sent, bytes_received = sample
+        name, intended, sent, done, status, error, bytes_sent, bytes_received, written, first = (
+            sample
+        )
         self.last_done_ns = done
         if done >= self._slice_end:
             self.roll(done)
@@ -170,8 +208,27 @@ class Recorder:
             service_us = (done - sent) // 1000
             service = stats.pending_service
             service[service_us] = service.get(service_us, 0) + 1
+        if first:
+            key = (first - written) // 1000 << 32 | (done - first) // 1000 & 0xFFFFFFFF
+            waits = stats.pending_waits
+            waits[key] = waits.get(key, 0) + 1
+            if len(waits) > _FLUSH_AT:
+                stats.flush_phases()
         if len(pending) > _FLUSH_AT:
             stats.flush()
+
+    def record_setup(self, name: str, setup: tuple[int, int, int]) -> None:
+        """How the connection a request opened was set up: (dns, connect, tls) in ns, -1 for
+        a step that did not happen. Called before that request's ``record``."""
+        stats = self.names.get(name)
+        if stats is None:
+            stats = self.names[name] = NameStats()
+        pending = stats.pending_setup
+        for phase, took in zip(SETUP_PHASES, setup, strict=True):
+            if took >= 0:
+                counts = pending.setdefault(phase, {})
+                took_us = took // 1000
+                counts[took_us] = counts.get(took_us, 0) + 1
 
     @property
     def requests(self) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from perfeng.model import histogram as hdr
-from perfeng.model.recorder import Interval, Measurements, NameStats
+from perfeng.model.recorder import PHASES, Interval, Measurements, NameStats
 from perfeng.model.sample import ERROR_CLASSES
 
 FORMAT = "perfeng-run"
@@ -68,7 +68,25 @@ def _name_summary(stats: NameStats, seconds: float) -> dict[str, Any]:
         "errors_by_class": {k: v for k, v in sorted(stats.errors_by_class.items())},
         "bytes_sent": stats.bytes_sent,
         "bytes_received": stats.bytes_received,
+        "phases_ms": _phases_ms(stats.phases),
     }
+
+
+def _phases_ms(phases: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+    """The statistics of each phase that happened, in the order a request goes through them."""
+    return {p: hdr.stats_ms(phases[p]) for p in PHASES if p in phases}
+
+
+def _all_phases(names: dict[str, NameStats]) -> dict[str, Any]:
+    return {
+        phase: hdr.merged([s.phases[phase] for s in names.values() if phase in s.phases])
+        for phase in PHASES
+        if any(phase in s.phases for s in names.values())
+    }
+
+
+def _encoded(phases: dict[str, Any]) -> dict[str, str]:
+    return {phase: hdr.encode(phases[phase]) for phase in PHASES if phase in phases}
 
 
 def _interval_entry(interval: Interval) -> dict[str, Any]:
@@ -112,6 +130,7 @@ def summarize(totals: Totals, cache: dict[int, dict[str, Any]] | None = None) ->
     service = hdr.merged([s.service for s in names.values()])
     requests = sum(s.requests for s in names.values())
     errors = sum(s.errors for s in names.values())
+    phases = _all_phases(names)
     return {
         "requests": requests,
         "errors": errors,
@@ -120,17 +139,23 @@ def summarize(totals: Totals, cache: dict[int, dict[str, Any]] | None = None) ->
         "throughput_rps": _rate(requests, seconds),
         "latency_ms": hdr.stats_ms(latency),
         "service_time_ms": hdr.stats_ms(service),
+        "phases_ms": _phases_ms(phases),
         "by_name": {name: _name_summary(names[name], seconds) for name in sorted(names)},
         "errors_by_class": _errors_by_class(names),
         "timeseries": [_cached_entry(i, cache) for i in totals.intervals],
         "thresholds": [],
         "histograms": {
             "unit": "us",
-            "all": {"latency": hdr.encode(latency), "service_time": hdr.encode(service)},
+            "all": {
+                "latency": hdr.encode(latency),
+                "service_time": hdr.encode(service),
+                "phases": _encoded(phases),
+            },
             "by_name": {
                 name: {
                     "latency": hdr.encode(names[name].latency),
                     "service_time": hdr.encode(names[name].service),
+                    "phases": _encoded(names[name].phases),
                 }
                 for name in sorted(names)
             },
@@ -272,7 +297,7 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _name_stats_from(entry: dict[str, Any], histograms: dict[str, str]) -> NameStats:
+def _name_stats_from(entry: dict[str, Any], histograms: dict[str, Any]) -> NameStats:
     return NameStats(
         requests=int(entry["requests"]),
         errors=int(entry["errors"]),
@@ -281,6 +306,12 @@ def _name_stats_from(entry: dict[str, Any], histograms: dict[str, str]) -> NameS
         bytes_received=int(entry.get("bytes_received", 0)),
         latency=hdr.decode(histograms["latency"]),
         service=hdr.decode(histograms["service_time"]),
+        # Results written before phases were recorded have none.
+        phases={
+            p: hdr.decode(text)
+            for p, text in (histograms.get("phases") or {}).items()
+            if p in PHASES
+        },
     )
 
 

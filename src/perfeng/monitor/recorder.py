@@ -49,6 +49,7 @@ class ProbeRecorder(Recorder):
 
 
 def _pour_into_totals(stats: NameStats) -> None:
+    stats.flush_phases()
     if stats.slice_same is not None or stats.slice_latency is not None:
         stats.close_slice()  # a busy second already started slice histograms
         return

@@ -123,6 +123,28 @@ def stacked_bars(title: str, xs: Sequence[float], stacks: dict[str, Sequence[int
     return _svg(figure)
 
 
+def stacked_rows(title: str, rows: Sequence[tuple[str, dict[str, float]]], unit: str) -> str:
+    """One horizontal bar per row, split into its parts (the same colour for a part in every
+    row), top row first."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(7.5, 0.5 + 0.35 * max(len(rows), 1)))
+    parts = list(dict.fromkeys(part for _, values in rows for part in values))
+    labels = [label for label, _ in rows]
+    left = [0.0] * len(rows)
+    for index, part in enumerate(parts):
+        widths = [values.get(part, 0.0) for _, values in rows]
+        axes.barh(labels, widths, left=left, label=part, color=_COLOURS[index % len(_COLOURS)])
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    axes.invert_yaxis()
+    axes.set_title(title, loc="left", fontsize=10, pad=22)
+    axes.set_xlabel(unit)
+    axes.grid(alpha=0.3, axis="x")
+    axes.legend(
+        loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=8, frameon=False, ncol=len(parts) or 1
+    )
+    return _svg(figure)
+
+
 def points_and_curves(
     title: str,
     points: Sequence[tuple[float, float]],

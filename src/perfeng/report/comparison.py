@@ -6,6 +6,7 @@ from perfeng.analysis.result_compare import ResultComparison, Row
 from perfeng.units import format_ms
 
 _HEADER = ("name", "metric", "base", "head", "ratio", "shift", "interval", "p", "verdict")
+_PHASE_HEADER = ("phase", *_HEADER[1:-1], "change")
 _KIND = {"bench": "benchmark results", "run": "load-test results"}
 
 
@@ -72,13 +73,21 @@ def _title(comparison: ResultComparison) -> str:
     )
 
 
-def render_text(comparison: ResultComparison) -> str:
-    table = [_HEADER, *(_cells(row) for row in comparison.rows)]
-    widths = [max(len(line[i]) for line in table) for i in range(len(_HEADER))]
-    lines = [_title(comparison), ""]
-    lines += [
+_PHASES_TITLE = "where the time went (p50 of each phase, all names; explains, not judged)"
+
+
+def _aligned(header: tuple[str, ...], rows: tuple[Row, ...]) -> list[str]:
+    table = [header, *(_cells(row) for row in rows)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    return [
         "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in table
     ]
+
+
+def render_text(comparison: ResultComparison) -> str:
+    lines = [_title(comparison), "", *_aligned(_HEADER, comparison.rows)]
+    if comparison.phases:
+        lines += ["", _PHASES_TITLE, *_aligned(_PHASE_HEADER, comparison.phases)]
     lines += ["", *_notes(comparison), f"verdict: {_tally(comparison)}"]
     return "\n".join(lines) + "\n"
 
@@ -97,6 +106,10 @@ def render_markdown(comparison: ResultComparison) -> str:
         if row.verdict != "no change":
             cells[-1] = f"**{cells[-1]}**"
         lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+    if comparison.phases:
+        lines += ["", f"**{_PHASES_TITLE}**", "", "| " + " | ".join(_PHASE_HEADER) + " |"]
+        lines.append("|" + "---|" * len(_PHASE_HEADER))
+        lines += ["| " + " | ".join(_cells(row)) + " |" for row in comparison.phases]
     notes = _notes(comparison)
     if notes:
         lines += ["", *(f"- {_md_escape(n)}" for n in notes)]

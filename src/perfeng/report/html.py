@@ -115,6 +115,43 @@ def _names(summary: dict[str, Any]) -> str:
     return f"<h2>Requests by name</h2><table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
+def _phase_ms(value: float | None) -> str:
+    from perfeng.units import human_ms
+
+    if value is None:
+        return "-"
+    return "&lt;0.001 ms" if value < 0.001 else human_ms(value)
+
+
+def _phases(summary: dict[str, Any]) -> str:
+    """Where the time went, per request name: a stacked bar of each phase's part of the
+    average answered request, and the figures in a table."""
+    from perfeng.analysis.phases import PHASES, breakdowns
+
+    found = breakdowns(summary)
+    if not found:
+        return ""
+    svg = charts.stacked_rows(
+        "Where an answered request's time went (mean per request)",
+        [(b.name, b.per_request_ms) for b in found],
+        "ms",
+    )
+    head = "".join(f"<th>{h}</th>" for h in ("name", "answered", *PHASES, "new connections"))
+    rows = [
+        "<tr>"
+        + f"<td>{_e(b.name)}</td><td>{b.answered:,}</td>"
+        + "".join(f"<td>{_phase_ms(b.per_request_ms.get(p))}</td>" for p in PHASES)
+        + f"<td>{b.counts.get('connect', 0):,}</td></tr>"
+        for b in found
+    ]
+    return (
+        f"<h2>Where the time went</h2><figure>{svg}</figure>"
+        f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+        "<p class='muted'>ms per answered request: a phase's mean × the requests that went "
+        "through it ÷ the answered requests (connect and TLS only on new connections)</p>"
+    )
+
+
 def _timeseries_panels(summary: dict[str, Any]) -> list[charts.Panel]:
     series = summary["timeseries"]
     xs = [e["elapsed_s"] for e in series]
@@ -204,6 +241,7 @@ def run_sections(document: dict[str, Any], spectrum: Spectrum | None) -> str:
         + "".join(f"<figure>{svg}</figure>" for svg in figures)
         + flame_html(document)
         + _names(summary)
+        + _phases(summary)
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from perfeng.report.values import observed_text
-from perfeng.units import format_ms
+from perfeng.units import format_ms, human_ms
 
 _COLUMNS = ("p50", "p90", "p99", "p99_9", "max")
 
@@ -60,6 +60,12 @@ def _lines(document: dict[str, Any], closed: bool) -> list[str]:
         lines.append(
             f"service time (from actual send): p50 {format_ms(service['p50'])} ms, "
             f"p99 {format_ms(service['p99'])} ms"
+        )
+    phases = summary.get("phases_ms") or {}
+    if phases:
+        lines.append(
+            "phases p50: "
+            + " · ".join(f"{p} {human_ms(stats['p50'] or 0.0)}" for p, stats in phases.items())
         )
     errors = {k: v for k, v in summary["errors_by_class"].items() if v}
     if errors:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
@@ -34,8 +35,9 @@ class RequestFailed(Exception):
 class Connection(asyncio.Protocol):
     """One TCP (or TLS) connection; ``request`` sends bytes and waits for the whole response."""
 
-    def __init__(self, reader: ResponseReader) -> None:
+    def __init__(self, reader: ResponseReader, now_ns: Callable[[], int]) -> None:
         self.reader = reader
+        self.now_ns = now_ns
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[Connection] | None = None
         self.closed = False
@@ -44,6 +46,10 @@ class Connection(asyncio.Protocol):
         self.idle_since_ns = 0  # when bytes last arrived (or the request was sent)
         self.last_seen_bytes = -1  # the sweeper's view of bytes_in
         self.start_bytes = 0  # bytes_in when the request in flight was sent
+        self.first_ns = 0  # when its response's first byte arrived; 0 before it did
+        # How this connection was opened (dns, connect, tls in ns; -1 for a step that did not
+        # happen), until the first request on it has taken them for its phases.
+        self.setup: tuple[int, int, int] | None = None
         # Called with the connection when a response is whole; True when it took the response
         # (and sent the next request on this connection): the waiter stays for the next one.
         self.pump: Callable[[Connection], bool] | None = None
@@ -52,6 +58,8 @@ class Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if self.bytes_in == self.start_bytes:
+            self.first_ns = self.now_ns()  # the end of this request's wait (its TTFB)
         self.bytes_in += len(data)
         try:
             done = self.reader.feed(data)
@@ -124,30 +132,30 @@ class Pool:
 
     async def connect(self, *, want_headers: bool, want_body: bool) -> Connection:
         client = self.client
-        loop = client.loop
+        now_ns = client.now_ns
+        dns = -1
         if self._address is None:
             # One lookup for everyone: the first burst of arrivals waits on the same future
             # rather than each asking the resolver (and failing alike if it fails).
+            began = now_ns()
             if self._resolving is None or (self._resolving.done() and self._address is None):
                 self._resolving = asyncio.ensure_future(self._resolve())
             await asyncio.shield(self._resolving)
+            if not _is_ip(self.origin.host):  # a literal address is not looked up
+                dns = now_ns() - began
         assert self._address is not None
         reader = ResponseReader(
             want_headers=want_headers, want_body=want_body, max_body=client.max_body
         )
-        ssl_context = client.ssl_context if self.origin.tls else None
+        began = now_ns()
         try:
-            _, conn = await asyncio.wait_for(
-                loop.create_connection(
-                    lambda: Connection(reader),
-                    self._address[0],
-                    self._address[1],
-                    ssl=ssl_context,
-                    family=self._family,
-                    server_hostname=self.origin.host if ssl_context else None,
-                ),
-                client.connect_timeout_s,
-            )
+            if self.origin.tls:
+                conn, connected = await asyncio.wait_for(
+                    self._open_tls(reader), client.connect_timeout_s
+                )
+            else:
+                conn = await asyncio.wait_for(self._open(reader), client.connect_timeout_s)
+                connected = now_ns()
         except TimeoutError:
             raise RequestFailed(ErrorClass.TIMEOUT, f"connect timeout to {self.origin}") from None
         except ssl.SSLError as exc:
@@ -158,9 +166,43 @@ class Pool:
             raise RequestFailed(
                 ErrorClass.CONNECT, f"cannot connect to {self.origin}: {exc.strerror or exc}"
             ) from None
+        tls = now_ns() - connected if self.origin.tls else -1
+        conn.setup = (dns, connected - began, tls)
         client.connections_opened += 1
         client.connections.add(conn)
         return conn
+
+    async def _open(self, reader: ResponseReader) -> Connection:
+        assert self._address is not None
+        _, conn = await self.client.loop.create_connection(
+            lambda: Connection(reader, self.client.now_ns),
+            self._address[0],
+            self._address[1],
+            family=self._family,
+        )
+        return conn
+
+    async def _open_tls(self, reader: ResponseReader) -> tuple[Connection, int]:
+        """TCP first, then the handshake on that socket: connect and TLS timed apart (the
+        connection and the moment TCP was up)."""
+        assert self._address is not None
+        client = self.client
+        sock = socket.socket(self._family, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            await client.loop.sock_connect(sock, self._address)
+            connected = client.now_ns()
+            _, conn = await client.loop.create_connection(
+                lambda: Connection(reader, client.now_ns),
+                sock=sock,
+                ssl=client.ssl_context,
+                server_hostname=self.origin.host,
+            )
+        except BaseException:
+            sock.close()
+            raise
+        return conn, connected
 
     async def _resolve(self) -> None:
         loop = self.client.loop
@@ -328,6 +370,14 @@ class Client:
             for conn in pool.idle:
                 conn.close()
             pool.idle.clear()
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _ssl_context(insecure: bool) -> ssl.SSLContext:
