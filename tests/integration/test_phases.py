@@ -73,3 +73,28 @@ def test_tls_handshakes_are_timed_apart_from_connects(tmp_path: Path) -> None:
     assert "TLS" in finding.title
     total = next(b for b in breakdowns(summary) if b.name == "all")
     assert total.share(("dns", "connect", "tls")) >= 0.3
+
+
+def test_the_cli_reports_compares_and_merges_phases(fast: FastServer, tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    def perfeng(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "perfeng", *args]
+        return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+
+    for name in ("a", "b"):
+        done = perfeng("load", fast.url + "/", "--users", "2", "--duration", "1s", "--out", name)
+        assert done.returncode == 0, done.stderr
+        assert "phases p50: connect " in done.stdout and " · ttfb " in done.stdout
+    compared = perfeng("compare", "a", "b")
+    assert "where the time went" in compared.stdout
+    assert "ttfb" in compared.stdout.split("where the time went")[1]
+    assert perfeng("merge", "a", "b", "-o", "ab").returncode == 0
+    merged = json.loads((tmp_path / "ab").read_text())["summary"]["phases_ms"]
+    assert list(merged) == ["connect", "ttfb", "receive"]
+    assert "Phases, p50: connect" in perfeng("report", "ab", "--format", "md").stdout
+    assert perfeng("report", "ab", "-o", "ab.html").returncode == 0
+    page = (tmp_path / "ab.html").read_text()
+    assert "Where the time went" in page and "new connections" in page

@@ -266,3 +266,20 @@ def test_abort_watch_on_recorded_runs() -> None:
     assert fired is not None
     assert fired.threshold.metric == "error_rate"
     assert fired.observed == pytest.approx(4 / 300, rel=HDR)
+
+
+def test_phase_thresholds() -> None:
+    """ttfb of 8 ms and receive of 2 ms on reused connections; one request opened its own."""
+    samples = []
+    for i in range(50):
+        sent = i * 20 * MS
+        samples.append(
+            Sample("api", sent, sent, sent + 10 * MS, 200, None, 10, 10, sent, sent + 8 * MS)
+        )
+    summary = _summary(samples)
+    assert evaluate(parse_threshold("ttfb.p99<9ms"), summary).observed == pytest.approx(8.0, HDR)
+    assert evaluate(parse_threshold("receive.max<=2ms"), summary).passed
+    assert not evaluate(parse_threshold("ttfb.p(99.9){name=api}<7ms"), summary).passed
+    missing = evaluate(parse_threshold("tls.p99<20ms"), summary)
+    assert (missing.observed, missing.passed) == (None, False)
+    assert missing.note == "no request went through the tls phase"

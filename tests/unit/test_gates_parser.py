@@ -40,6 +40,9 @@ VALID: list[tuple[str, dict[str, Any]]] = [
     ("service_time.p99<100ms", {"metric": "service_time", "unit": "ms"}),
     ("service_time.p(75)<100ms", {"metric": "service_time", "percentile": 75.0}),
     ("service_time.mean<100ms", {"metric": "service_time", "aggregate": "mean"}),
+    ("ttfb.p95<100ms", {"metric": "ttfb", "percentile": 95.0, "unit": "ms"}),
+    ("tls.max<20ms", {"metric": "tls", "aggregate": "max", "limit": 20.0}),
+    ("connect.p(99.9)<1s", {"metric": "connect", "percentile": 99.9, "limit": 1000.0}),
     # whitespace between tokens, kept out of the expression's ends
     ("  p99 < 200 ms  ", {"expression": "p99 < 200 ms", "limit": 200.0}),
     ("p99\t<=\t1.5s", {"limit": 1500.0}),

@@ -203,7 +203,7 @@ class RequestIterations:
             raise
         reader = conn.reader
         received = conn.bytes_in - conn.start_bytes
-        written, first = self._phases_of(request, conn)
+        written, first = self._written(request, conn, sent), conn.first_ns
         client.release(request.pool, conn)
         if self.follow and reader.status in _REDIRECTS:
             first = 0  # the phases of one hop are not the whole request's
@@ -246,10 +246,8 @@ class RequestIterations:
                 sent = pump.sent
             reader = conn.reader
             received = conn.bytes_in - conn.start_bytes
-            if conn.setup is not None:
-                self.recorder.record_setup(request.name, conn.setup)
-                conn.setup = None
-            written, first = conn.sent_ns, conn.first_ns
+            written = sent if conn.setup is None else self._written(request, conn, sent)
+            first = conn.first_ns
             release(request.pool, conn)
             account(request, reader, received, sent, sent, len(raw), written, first)
 
@@ -278,12 +276,15 @@ class RequestIterations:
             )
         )
 
-    def _phases_of(self, request: Prepared, conn: Connection) -> tuple[int, int]:
-        """Record how ``conn`` was opened, if this request opened it; (written, first byte)."""
-        if conn.setup is not None:
-            self.recorder.record_setup(request.name, conn.setup)
-            conn.setup = None
-        return conn.sent_ns, conn.first_ns
+    def _written(self, request: Prepared, conn: Connection, sent: int) -> int:
+        """When the request was written: at ``sent`` on a reused connection (the recorder
+        then takes its phases along with the latency), later on one it opened, whose set-up
+        is recorded here."""
+        if conn.setup is None:
+            return sent
+        self.recorder.record_setup(request.name, conn.setup)
+        conn.setup = None
+        return conn.sent_ns
 
     def _render(self, request: Prepared) -> bytes:
         assert self.rows is not None

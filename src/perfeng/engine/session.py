@@ -163,9 +163,10 @@ class FlowIterations:
             response.error = (
                 ErrorClass.HTTP_5XX if reader.status >= 500 else ErrorClass.HTTP_4XX
             ).value
-        if conn.setup is not None:
+        written = sent
+        if conn.setup is not None:  # this request opened the connection: its set-up first
             self.recorder.record_setup(name, conn.setup)
-            conn.setup = None
+            conn.setup, written = None, conn.sent_ns
         self.recorder.record(
             Sample(
                 name,
@@ -176,7 +177,7 @@ class FlowIterations:
                 response.error,
                 len(raw),
                 conn.bytes_in - conn.start_bytes,
-                conn.sent_ns,
+                written,
                 conn.first_ns,
             )
         )

@@ -129,7 +129,10 @@ def _observe(threshold: Threshold, summary: Mapping[str, Any]) -> tuple[float | 
 def _latency_ms(
     threshold: Threshold, scope: Mapping[str, Any], summary: Mapping[str, Any]
 ) -> tuple[float | None, str]:
-    stats = scope[f"{threshold.metric}_ms"]
+    metric = threshold.metric
+    stats = scope.get(f"{metric}_ms") or (scope.get("phases_ms") or {}).get(metric)
+    if stats is None:  # a phase that did not happen (no TLS over http, no new connection)
+        return None, f"no request went through the {metric} phase"
     percentile = threshold.percentile
     key = threshold.aggregate if percentile is None else _STORED_PERCENTILE.get(percentile)
     if key is not None:
@@ -147,7 +150,8 @@ def _histogram(threshold: Threshold, summary: Mapping[str, Any]) -> str | None:
     histograms = summary.get("histograms", {})
     name = threshold.selector_name
     group = histograms.get("all", {}) if name is None else histograms.get("by_name", {}).get(name)
-    encoded = (group or {}).get(threshold.metric)
+    group = group or {}
+    encoded = group.get(threshold.metric) or (group.get("phases") or {}).get(threshold.metric)
     return None if encoded is None else str(encoded)
 
 

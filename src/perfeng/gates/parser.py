@@ -21,7 +21,18 @@ from typing import NoReturn
 from perfeng.errors import UsageError
 from perfeng.units import NS_PER_UNIT
 
-METRICS = ("latency", "service_time", "error_rate", "throughput", "dropped", "requests", "errors")
+# The request phases (docs/result-format.md#phases) take the same aggregates as latency.
+PHASE_METRICS = ("dns", "connect", "tls", "ttfb", "receive")
+METRICS = (
+    "latency",
+    "service_time",
+    *PHASE_METRICS,
+    "error_rate",
+    "throughput",
+    "dropped",
+    "requests",
+    "errors",
+)
 OPERATORS = ("<=", ">=", "==", "!=", "<", ">")  # two-character operators first: longest match
 SELECTOR_KEYS = ("name",)
 
@@ -38,7 +49,7 @@ _LATENCY_AGGREGATES: dict[str, tuple[str, float | None]] = {
     "min": ("min", None),
     "max": ("max", None),
 }
-_TIME_METRICS = ("latency", "service_time")
+_TIME_METRICS = ("latency", "service_time", *PHASE_METRICS)
 _VALUE_METRICS = ("error_rate", "throughput", "dropped", "requests", "errors")
 _UNNAMED_METRICS = ("dropped",)  # dropped arrivals never became requests, so have no name
 _AGGREGATE_WORDS = (*_LATENCY_AGGREGATES, "p(N)", *_VALUE_METRICS)

@@ -45,7 +45,9 @@ class NameStats:
     latency: Any = field(default_factory=hdr.new_histogram)
     service: Any = field(default_factory=hdr.new_histogram)
     # value (us) -> count, gathered in the hot path. "same": latency equals service time (the
-    # closed model, one dict update per request); otherwise latency and service apart.
+    # closed model, one dict update per request); otherwise latency and service apart. A key
+    # above 32 bits in "same" also carries the request's wait: latency_us + 1 << 32 | ttfb_us
+    # (its phases at no extra dict update; receive = latency - ttfb, to the microsecond).
     pending_same: dict[int, int] = field(default_factory=dict)
     pending_latency: dict[int, int] = field(default_factory=dict)
     pending_service: dict[int, int] = field(default_factory=dict)
@@ -82,14 +84,29 @@ class NameStats:
             histogram = self.phases[phase] = hdr.new_histogram()
         hdr.record_counts(histogram, counts)
 
+    def take_same(self) -> dict[int, int]:
+        """The latencies gathered in ``pending_same`` (emptied); the waits packed with them
+        move to ``pending_waits``."""
+        same, self.pending_same = self.pending_same, {}
+        if not same or max(same) <= _LOW_32:
+            return same
+        latency: dict[int, int] = {}
+        waits = self.pending_waits
+        for key, count in same.items():
+            if key > _LOW_32:
+                key, wait_us = (key >> 32) - 1, key & _LOW_32
+                packed = wait_us << 32 | max(key - wait_us, 0)
+                waits[packed] = waits.get(packed, 0) + count
+            latency[key] = latency.get(key, 0) + count
+        return latency
+
     def flush(self) -> None:
         """Pour the pending values into histograms: once per distinct value and histogram."""
-        self.flush_phases()
         if self.pending_same:
             if self.slice_same is None:
                 self.slice_same = hdr.new_histogram()
-            hdr.record_counts(self.slice_same, self.pending_same)
-            self.pending_same = {}
+            hdr.record_counts(self.slice_same, self.take_same())
+        self.flush_phases()
         if self.pending_latency:
             if self.slice_latency is None:
                 self.slice_latency = hdr.new_histogram()
@@ -201,6 +218,12 @@ class Recorder:
         latency_us = (done - intended) // 1000
         if intended == sent:
             pending = stats.pending_same
+            if first and written == sent:  # a reused connection: the wait rides along
+                key = latency_us + 1 << 32 | (first - written) // 1000
+                pending[key] = pending.get(key, 0) + 1
+                if len(pending) > _FLUSH_AT:
+                    stats.flush()
+                return
             pending[latency_us] = pending.get(latency_us, 0) + 1
         else:
             pending = stats.pending_latency

@@ -49,14 +49,14 @@ class ProbeRecorder(Recorder):
 
 
 def _pour_into_totals(stats: NameStats) -> None:
-    stats.flush_phases()
     if stats.slice_same is not None or stats.slice_latency is not None:
         stats.close_slice()  # a busy second already started slice histograms
         return
     if stats.pending_same:
-        hdr.record_counts(stats.latency, stats.pending_same)
-        hdr.record_counts(stats.service, stats.pending_same)
-        stats.pending_same = {}
+        same = stats.take_same()
+        hdr.record_counts(stats.latency, same)
+        hdr.record_counts(stats.service, same)
+    stats.flush_phases()
     if stats.pending_latency:
         hdr.record_counts(stats.latency, stats.pending_latency)
         hdr.record_counts(stats.service, stats.pending_service)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from perfeng.report.findings import markdown as findings_markdown
+from perfeng.units import human_ms
 
 _COLUMNS = ("p50", "p90", "p99", "p99_9", "max")
 
@@ -67,6 +68,14 @@ def render(document: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         *(_row(name, entry) for name, entry in summary["by_name"].items()),
     ]
+    phases = summary.get("phases_ms") or {}
+    if phases:
+        lines += [
+            "",
+            "Phases, p50: "
+            + ", ".join(f"{p} {human_ms(stats['p50'] or 0.0)}" for p, stats in phases.items())
+            + ".",
+        ]
     if verdicts:
         lines += ["", *_verdicts(summary)]
     for warning in document.get("generator", {}).get("warnings", []):
