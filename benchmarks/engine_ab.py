@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -54,12 +55,14 @@ def main() -> None:
         retries=2,
         workdir=workdir,
     )
+    head_src = workdir / "head-src"  # a copy: edits made while it runs do not leak into it
+    shutil.copytree(HEAD_SRC, head_src, ignore=shutil.ignore_patterns("__pycache__"))
     bench = Bench(cfg, Children())
     ratios, cpu_ratios = [], []
     try:
         with Nginx(bench) as nginx:
             for pair in range(args.pairs):
-                order = [("base", args.base_src), ("head", HEAD_SRC)]
+                order = [("base", args.base_src), ("head", head_src)]
                 if pair % 2:
                     order.reverse()
                 rows = {

@@ -123,3 +123,27 @@ def test_the_recorder_keeps_phase_memory_bounded() -> None:
     stats = recorder.names["GET /"]
     assert len(stats.pending_waits) <= 513
     assert hdr.stats_ms(stats.phases["ttfb"])["max"] is not None  # flushed on the way
+
+
+def test_an_answer_whole_in_its_first_read_is_all_wait() -> None:
+    recorder = Recorder(START, 1000.0)
+    for i in range(4):
+        written = START + i * MS
+        recorder.record(sample(written + 300 * US, written=written, first=written + 300 * US))
+    recorder.record(sample(START + 5 * MS, written=START + 4 * MS, first=START + 4 * MS + 600 * US))
+    phases = document(recorder)["summary"]["phases_ms"]
+    assert phases["ttfb"]["min"] == 0.3 and phases["ttfb"]["max"] == 0.6
+    assert phases["receive"]["p50"] <= 0.001 and phases["receive"]["max"] == 0.4  # 1 us floor
+    assert phases["ttfb"]["p50"] == 0.3
+
+
+def test_the_connection_leaves_a_whole_first_read_to_its_pump() -> None:
+    clock = FakeClock()
+    conn = Connection(ResponseReader(want_headers=False, want_body=False), clock.now_ns)
+    conn.connection_made(FakeTransport(conn))
+    conn.reader.begin(False, False, False)
+    seen: list[int] = []
+    conn.pump = lambda c: seen.append(c.first_ns) is not None  # declines: the waiter path
+    conn.data_received(RESPONSE_HEAD + b"body")
+    assert seen == [0]  # the pump would use its own clock reading
+    assert conn.first_ns == clock.now_ns()  # declined: stamped for the waiting coroutine

@@ -14,7 +14,7 @@ from perfeng.engine.http.client import Client, Connection, Pool, RequestFailed
 from perfeng.engine.http.parser import ResponseReader
 from perfeng.engine.http.request import encode_request, join_url, split_url
 from perfeng.model.recorder import Recorder
-from perfeng.model.sample import ErrorClass, Sample, sample_maker
+from perfeng.model.sample import ErrorClass, Sample
 from perfeng.scenario.data import RowPicker
 from perfeng.scenario.model import Check, RequestSpec, Scenario, render
 
@@ -22,7 +22,6 @@ _4XX, _5XX = ErrorClass.HTTP_4XX.value, ErrorClass.HTTP_5XX.value
 _CHECK = ErrorClass.CHECK_FAILED.value
 _PROTOCOL = ErrorClass.PROTOCOL.value
 _TIMEOUT = ErrorClass.TIMEOUT.value
-_SAMPLE = sample_maker()
 
 
 class Stopping(Protocol):
@@ -99,7 +98,7 @@ class _Pump:
         assert request.raw is not None
         self.ctx, self.user = ctx, user
         self.sent = 0  # when the request in flight was sent
-        self.now_ns, self.record = iterations.now_ns, iterations.recorder.record
+        self.now_ns, self.record = iterations.now_ns, iterations.recorder.record_fields
         self.record_setup = iterations.recorder.record_setup
         self.name, self.raw = request.name, request.raw
         self.head, self.body = request.head, request.want_body
@@ -124,13 +123,12 @@ class _Pump:
         if conn.setup is not None:
             self.record_setup(self.name, conn.setup)
             conn.setup = None
-        written, first = conn.sent_ns, conn.first_ns
-        self.record(
-            _SAMPLE((self.name, sent, sent, now, status, error, len(raw), received, written, first))
-        )
+        written, first = conn.sent_ns, conn.first_ns or now  # 0: whole in its first read
+        self.record(self.name, sent, sent, now, status, error, len(raw), received, written, first)
         reader.begin(self.head, False, self.body)
         conn.sent_ns = self.sent = now
         conn.start_bytes = conn.bytes_in
+        conn.first_ns = 0
         conn.last_seen_bytes = -1
         conn.transport.write(raw)  # type: ignore[union-attr]
         return True
@@ -270,10 +268,8 @@ class RequestIterations:
             body = reader.body if request.want_body else b""
             error = self._judge(request, status, body, reader.body_too_large)
         done = self.now_ns()
-        self.recorder.record(
-            _SAMPLE(
-                (request.name, intended, sent, done, status, error, size, received, written, first)
-            )
+        self.recorder.record_fields(
+            request.name, intended, sent, done, status, error, size, received, written, first
         )
 
     def _written(self, request: Prepared, conn: Connection, sent: int) -> int:

@@ -47,7 +47,8 @@ class NameStats:
     # value (us) -> count, gathered in the hot path. "same": latency equals service time (the
     # closed model, one dict update per request); otherwise latency and service apart. A key
     # above 32 bits in "same" also carries the request's wait: latency_us + 1 << 32 | ttfb_us
-    # (its phases at no extra dict update; receive = latency - ttfb, to the microsecond).
+    # (its phases at no extra dict update; receive = latency - ttfb, to the microsecond); a
+    # negative one, ~latency_us, is an answer whole in its first read (ttfb = latency).
     pending_same: dict[int, int] = field(default_factory=dict)
     pending_latency: dict[int, int] = field(default_factory=dict)
     pending_service: dict[int, int] = field(default_factory=dict)
@@ -88,15 +89,21 @@ class NameStats:
         """The latencies gathered in ``pending_same`` (emptied); the waits packed with them
         move to ``pending_waits``."""
         same, self.pending_same = self.pending_same, {}
-        if not same or max(same) <= _LOW_32:
+        if not same or (min(same) >= 0 and max(same) <= _LOW_32):
             return same
         latency: dict[int, int] = {}
         waits = self.pending_waits
         for key, count in same.items():
-            if key > _LOW_32:
+            if key < 0:  # ~latency_us: the answer came whole in its first read
+                key = ~key
+                packed = key << 32
+            elif key > _LOW_32:  # latency_us + 1 << 32 | ttfb_us
                 key, wait_us = (key >> 32) - 1, key & _LOW_32
                 packed = wait_us << 32 | max(key - wait_us, 0)
-                waits[packed] = waits.get(packed, 0) + count
+            else:
+                latency[key] = latency.get(key, 0) + count
+                continue
+            waits[packed] = waits.get(packed, 0) + count
             latency[key] = latency.get(key, 0) + count
         return latency
 
@@ -192,10 +199,24 @@ class Recorder:
         self._slice_dropped = 0
 
     def record(self, sample: Sample) -> None:
-        """Hot path: one call per request (written for speed: locals, one tuple unpack)."""
-        name, intended, sent, done, status, error, bytes_sent, bytes_received, written, first = (
-            sample
-        )
+        """One request (see ``Sample``)."""
+        self.record_fields(*sample)
+
+    def record_fields(
+        self,
+        name: str,
+        intended: int,
+        sent: int,
+        done: int,
+        status: int,
+        error: str | None,
+        bytes_sent: int,
+        bytes_received: int,
+        written: int = 0,
+        first: int = 0,
+    ) -> None:
+        """Hot path: one call per request, the ``Sample``'s fields as arguments (the engine's
+        busiest caller builds no tuple; written for speed: locals only)."""
         self.last_done_ns = done
         if done >= self._slice_end:
             self.roll(done)
@@ -219,7 +240,10 @@ class Recorder:
         if intended == sent:
             pending = stats.pending_same
             if first and written == sent:  # a reused connection: the wait rides along
-                key = latency_us + 1 << 32 | (first - written) // 1000
+                if first == done:  # whole in its first read: all wait, nothing to receive
+                    key = ~latency_us
+                else:
+                    key = latency_us + 1 << 32 | (first - written) // 1000
                 pending[key] = pending.get(key, 0) + 1
                 if len(pending) > _FLUSH_AT:
                     stats.flush()

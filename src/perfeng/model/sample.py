@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import StrEnum
-from functools import partial
 from typing import NamedTuple
 
 
@@ -46,12 +44,3 @@ class Sample(NamedTuple):
     bytes_received: int
     written_ns: int = 0
     first_ns: int = 0
-
-
-def sample_maker() -> Callable[
-    [tuple[str, int, int, int, int, str | None, int, int, int, int]], Sample
-]:
-    """``make((name, intended, sent, done, status, error, sent_bytes, received, written,
-    first))``: builds a Sample in one C call; the NamedTuple constructor is a Python function
-    (~0.3 us more). All ten fields are given."""
-    return partial(tuple.__new__, Sample)

@@ -46,7 +46,7 @@ class Connection(asyncio.Protocol):
         self.idle_since_ns = 0  # when bytes last arrived (or the request was sent)
         self.last_seen_bytes = -1  # the sweeper's view of bytes_in
         self.start_bytes = 0  # bytes_in when the request in flight was sent
-        self.first_ns = 0  # when its response's first byte arrived; 0 before it did
+        self.first_ns = 0  # when its answer's first byte arrived; 0 before (see data_received)
         # How this connection was opened (dns, connect, tls in ns; -1 for a step that did not
         # happen), until the first request on it has taken them for its phases.
         self.setup: tuple[int, int, int] | None = None
@@ -58,8 +58,7 @@ class Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
-        if self.bytes_in == self.start_bytes:
-            self.first_ns = self.now_ns()  # the end of this request's wait (its TTFB)
+        start = self.bytes_in == self.start_bytes  # the first bytes of this request's answer
         self.bytes_in += len(data)
         try:
             done = self.reader.feed(data)
@@ -68,13 +67,19 @@ class Connection(asyncio.Protocol):
             return
         if done == COMPLETE:
             pump = self.pump
+            # An answer whole in its first read: the pump's own clock reading is its first
+            # byte's time too (first_ns stays 0), one clock read less per request.
             if pump is not None and pump(self):
                 return
+            if start:
+                self.first_ns = self.now_ns()
             waiter = self.waiter
             if waiter is not None:
                 self.waiter = None
                 if not waiter.done():
                     waiter.set_result(self)
+        elif start:
+            self.first_ns = self.now_ns()  # the end of this request's wait (its TTFB)
 
     def eof_received(self) -> bool | None:
         self._ended(None)
@@ -276,6 +281,7 @@ class Client:
                 conn.waiter = waiter
                 conn.sent_ns = self.now_ns()
                 conn.start_bytes = conn.bytes_in
+                conn.first_ns = 0
                 conn.last_seen_bytes = -1
                 conn.transport.write(data)  # type: ignore[union-attr]
                 return waiter
@@ -306,6 +312,7 @@ class Client:
         conn.waiter = waiter
         conn.sent_ns = self.now_ns()
         conn.start_bytes = conn.bytes_in
+        conn.first_ns = 0
         conn.last_seen_bytes = -1  # the sweeper starts the read timeout when it first looks
         conn.transport.write(data)  # type: ignore[union-attr]
         return waiter
