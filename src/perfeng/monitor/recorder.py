@@ -22,22 +22,9 @@ class ProbeRecorder(Recorder):
         super().__init__(start_ns, wall_start_s, gauges)
         self.sink = sink
 
-    def record_fields(
-        self,
-        name: str,
-        intended: int,
-        sent: int,
-        done: int,
-        status: int,
-        error: str | None,
-        bytes_sent: int,
-        bytes_received: int,
-        written: int = 0,
-        first: int = 0,
-    ) -> None:
-        sample = Sample(
-            name, intended, sent, done, status, error, bytes_sent, bytes_received, written, first
-        )
+    def record_fields(self, *fields: Any, **named: Any) -> None:
+        """Every probe also goes to the sink, as a ``Sample``."""
+        sample = Sample(*fields, **named)
         super().record_fields(*sample)
         self.sink(sample)
 
