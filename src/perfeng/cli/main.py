@@ -319,6 +319,45 @@ def _add_assess(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(handler="perfeng.cli.assess:run")
 
 
+def _add_page(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "page",
+        help="load a page in headless Chromium: Web Vitals, waterfall, budgets, findings",
+        description="Load URL several times in headless Chromium (a fresh profile each time) "
+        "and measure TTFB, FCP, LCP, CLS, TBT, the resources and their waterfall; judge the "
+        "median run against thresholds and a Lighthouse budget.json. See docs/page.md.",
+        epilog=f"exit codes:\n{exit_code_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("url", help="the page: http://, https:// or file://")
+    p.add_argument("--runs", type=int, default=5, help="page loads (default 5; median run)")
+    p.add_argument(
+        "--throttle",
+        default="none",
+        help="network: none, fast-3g, slow-4g or cable (default none; docs/page.md)",
+    )
+    p.add_argument("--cpu-slowdown", type=float, default=1.0, help="CPU slowdown factor (e.g. 4)")
+    p.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="e.g. 'lcp<2.5s', 'cls<0.1', 'transfer_kb{type=script}<300' (repeatable)",
+    )
+    p.add_argument("--budget", metavar="FILE", help="a Lighthouse budget.json")
+    p.add_argument("--out", help="write the page document (JSON) here")
+    p.add_argument("--junit", metavar="FILE", help="write the verdicts as JUnit XML")
+    p.add_argument("--timeout", default="30s", help="longest wait for one load (default 30s)")
+    p.add_argument(
+        "--quiet-window",
+        default="1s",
+        help="settled after this long with no request, long task or shift (default 1s)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress and no summary")
+    _add_save_flags(p)
+    p.set_defaults(handler="perfeng.cli.page:run")
+
+
 def _add_diagnose(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "diagnose",
@@ -626,6 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(sub)
     _add_capacity(sub)
     _add_assess(sub)
+    _add_page(sub)
     _add_diagnose(sub)
     _add_slo(sub)
     _add_monitor(sub)

@@ -1,0 +1,1 @@
+"""Page loads in a real browser: a CDP client for headless Chromium and the measurement."""
