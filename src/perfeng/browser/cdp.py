@@ -9,6 +9,7 @@ and always reaps the process.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -177,16 +178,12 @@ class Browser:
         except (OSError, subprocess.TimeoutExpired):
             pass
         finally:
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
             self.process.wait()
             for fd in (self._read, self._write):
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
             shutil.rmtree(self.profile, ignore_errors=True)
 
     def __enter__(self) -> Browser:

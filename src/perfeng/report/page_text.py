@@ -30,9 +30,10 @@ def render(document: dict[str, Any]) -> str:
     summary = document["summary"]
     runs = document["runs"]
     median = runs[summary["median_run"]]
+    settings = document["settings"]
     lines = [
         f"page {document['url']}: {len(runs)} run(s), median run #{summary['median_run'] + 1}"
-        f" ({document['settings']['throttle']} network, CPU x{document['settings']['cpu_slowdown']:g})"
+        f" ({settings['throttle']} network, CPU x{settings['cpu_slowdown']:g})"
     ]
     for label, key in _ROWS:
         verdict = band(key, summary[key])
