@@ -154,7 +154,7 @@ def band(key: str, value: float | None) -> str | None:
 
 
 def findings_of(run: Run) -> list[Finding]:
-    """What the median run shows, biggest first: the LCP, render-blocking resources, the
+    """What the median run shows, warnings first, then by impact: the LCP, render-blocking resources, the
     largest resource, layout shifts and long tasks; each with the figures it rests on."""
     found = [
         f
@@ -167,7 +167,8 @@ def findings_of(run: Run) -> list[Finding]:
         )
         if f is not None
     ]
-    return sorted(found, key=lambda f: -f.impact)
+    grade = {"critical": 0, "warning": 1, "info": 2}
+    return sorted(found, key=lambda f: (grade[f.severity], -f.impact))
 
 
 def _lcp(run: Run) -> Finding | None:

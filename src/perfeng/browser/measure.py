@@ -31,6 +31,11 @@ _TYPES = {
 }
 
 
+# A fixed window, so layout (and so CLS, which is relative to the viewport) is the same on every
+# machine: Lighthouse's desktop size.
+VIEWPORT = {"width": 1350, "height": 940, "deviceScaleFactor": 1, "mobile": False}
+
+
 @dataclass(frozen=True)
 class Throttle:
     """Network conditions for ``Network.emulateNetworkConditions`` (0: no limit)."""
@@ -176,6 +181,7 @@ def _open_tab(browser: Browser, throttle: Throttle, cpu_slowdown: float) -> str:
     for method in ("Page.enable", "Network.enable", "Runtime.enable"):
         browser.call(method, None, session)
     browser.call("Network.setCacheDisabled", {"cacheDisabled": True}, session)
+    browser.call("Emulation.setDeviceMetricsOverride", VIEWPORT, session)
     browser.call("Page.addScriptToEvaluateOnNewDocument", {"source": OBSERVER}, session)
     if throttle.latency_ms or throttle.download_kbps or throttle.upload_kbps:
         browser.call(

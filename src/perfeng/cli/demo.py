@@ -97,7 +97,7 @@ def serve(port: int) -> int:
     bound = sock.getsockname()[1]
     print(
         f"perfeng demo service on http://{HOST}:{bound}/ (endpoints: "
-        f"{' '.join(sorted(r for r in ROUTES if r != '/'))}); Ctrl-C stops it",
+        f"{' '.join(sorted([*(r for r in ROUTES if r != '/'), '/page']))}); Ctrl-C stops it",
         flush=True,
     )
     run_server(sock, state)

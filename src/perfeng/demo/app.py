@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from perfeng.demo.page import PAGE_ROUTES
+
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -114,7 +116,8 @@ class Demo:
         return 200, json.dumps(body).encode()
 
     async def index(self) -> tuple[int, bytes]:
-        return 200, ("perfeng demo service: " + " ".join(sorted(ROUTES)) + "\n").encode()
+        paths = sorted([*ROUTES, "/page"])
+        return 200, ("perfeng demo service: " + " ".join(paths) + "\n").encode()
 
 
 ROUTES: dict[str, Handler] = {
@@ -142,6 +145,10 @@ def make_app(state: Demo | None = None) -> Callable[[Scope, Receive, Send], Awai
         if demo is None:
             demo = Demo()
         demo.requests += 1
+        page = PAGE_ROUTES.get(scope["path"])
+        if page is not None:
+            await _send(send, 200, page[0], await page[1]())
+            return
         handler = ROUTES.get(scope["path"])
         demo.in_flight += 1
         try:
@@ -149,12 +156,16 @@ def make_app(state: Demo | None = None) -> Callable[[Scope, Receive, Send], Awai
         finally:
             demo.in_flight -= 1
         kind = b"application/json" if scope["path"] == "/stats" else b"text/plain"
-        await send(
-            {"type": "http.response.start", "status": status, "headers": [(b"content-type", kind)]}
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _send(send, status, kind, body)
 
     return app
+
+
+async def _send(send: Send, status: int, kind: bytes, body: bytes) -> None:
+    await send(
+        {"type": "http.response.start", "status": status, "headers": [(b"content-type", kind)]}
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
