@@ -154,8 +154,8 @@ def band(key: str, value: float | None) -> str | None:
 
 
 def findings_of(run: Run) -> list[Finding]:
-    """What the median run shows, warnings first, then by impact: the LCP, render-blocking resources, the
-    largest resource, layout shifts and long tasks; each with the figures it rests on."""
+    """What the median run shows, warnings first, then by impact: the LCP, render-blocking
+    resources, the largest resource, layout shifts and long tasks, with their figures."""
     found = [
         f
         for f in (

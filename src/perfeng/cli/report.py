@@ -88,7 +88,43 @@ def _assessment_page(path: str) -> str | None:
     return render(data)
 
 
+def _page_report(path: str, fmt: str) -> str | None:
+    """A page document (perfeng page) rendered, or None for other files."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != "perfeng-page":
+        return None
+    from perfeng.model.page import read_page
+    from perfeng.model.watch import ShapeError
+
+    try:
+        read_page(data, path)
+    except ShapeError as exc:
+        raise ConfigError(str(exc)) from None
+    if fmt == "junit":
+        from perfeng.report.junit import render as junit
+
+        return junit(data)
+    if fmt == "md":
+        from perfeng.report.page_text import render as text
+
+        return "```\n" + text(data) + "```\n"
+    from perfeng.report.page_html import render
+
+    return render(data)
+
+
 def run(args: argparse.Namespace) -> int:
+    page = _page_report(args.inputs[0], args.format) if len(args.inputs) == 1 else None
+    if page is not None:
+        if args.output or args.format == "html":
+            return _write(args.output or "report.html", page)
+        sys.stdout.write(page)
+        return int(ExitCode.OK)
     page = _assessment_page(args.inputs[0]) if len(args.inputs) == 1 else None
     if page is not None:
         if args.format != "html":

@@ -145,6 +145,35 @@ def stacked_rows(title: str, rows: Sequence[tuple[str, dict[str, float]]], unit:
     return _svg(figure)
 
 
+def waterfall(
+    title: str,
+    rows: Sequence[tuple[str, str, float, float]],
+    marks: Sequence[tuple[str, float | None]],
+) -> str:
+    """One bar per request (label, type, start ms, end ms), coloured by type, top first, with
+    vertical lines at the page's milestones (FCP, LCP, load)."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(7.5, 0.8 + 0.22 * max(len(rows), 1)))
+    kinds = list(dict.fromkeys(kind for _, kind, _, _ in rows))
+    colour = {kind: _COLOURS[i % len(_COLOURS)] for i, kind in enumerate(kinds)}
+    ys = list(range(len(rows)))
+    for y, (_, kind, start, end) in zip(ys, rows, strict=True):
+        axes.barh(y, max(end - start, 1.0), left=start, color=colour[kind], height=0.7)
+    axes.set_yticks(ys, [label for label, _, _, _ in rows], fontsize=7)
+    axes.invert_yaxis()
+    for index, (label, at) in enumerate(m for m in marks if m[1] is not None):
+        axes.axvline(at, color="#111827", linestyle=("--", ":", "-.")[index % 3], linewidth=1)
+        axes.text(at, -0.8, f" {label}", fontsize=7, va="bottom")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colour[k]) for k in kinds]
+    axes.legend(
+        handles, kinds, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False
+    )
+    axes.set_title(title, loc="left", fontsize=10, pad=14)
+    axes.set_xlabel("ms from the navigation's start")
+    axes.grid(alpha=0.3, axis="x")
+    return _svg(figure)
+
+
 def points_and_curves(
     title: str,
     points: Sequence[tuple[float, float]],
