@@ -72,7 +72,7 @@ def _write(path: Path, text: str) -> Path:
     [
         (None, "no such file"),
         ('{"format": "perfeng-run", "summ', "not valid JSON"),
-        ('{"hello": 1}', "not a perfeng load-test or benchmark result"),
+        ('{"hello": 1}', "not a perfeng load-test, benchmark or page result"),
         ('{"format": "perfeng-capacity", "format_version": 1}', "a capacity result"),
         ('{"format": "perfeng-run", "format_version": 99, "summary": {}}', "newer"),
     ],

@@ -205,3 +205,45 @@ def test_bad_input_gets_one_line(
     assert says in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert browsers_left() == 0
+
+
+def _variant(document: dict[str, Any], commit: str, lcps: list[float]) -> dict[str, Any]:
+    """The measured document with its runs' LCP set (the rest as measured)."""
+    runs = [{**document["runs"][0], "lcp_ms": lcp} for lcp in lcps]
+    summary = {**document["summary"], "lcp_ms": lcps[len(lcps) // 2], "median_run": len(lcps) // 2}
+    metadata = {**document["metadata"], "git_commit": commit}
+    return {**document, "runs": runs, "summary": summary, "metadata": metadata}
+
+
+def test_compare_gate_history_and_detect_follow_lcp(site: str, tmp_path: Path) -> None:
+    done = page(f"{site}/simple", "--runs", "1", "--out", "one.json", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    measured = json.loads((tmp_path / "one.json").read_text())
+    base = _variant(measured, "a" * 40, [100.0, 101.0, 102.0, 103.0, 104.0])
+    head = _variant(measured, "b" * 40, [150.0, 151.0, 152.0, 153.0, 154.0])
+    for name, document in (("base.json", base), ("head.json", head)):
+        (tmp_path / name).write_text(json.dumps(document))
+
+    def perfeng(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "perfeng", *args]
+        return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=60)
+
+    compared = perfeng("compare", "base.json", "head.json")
+    assert compared.returncode == 1, compared.stderr
+    lcp_row = next(line for line in compared.stdout.splitlines() if line.startswith("page  lcp"))
+    assert "slower" in lcp_row
+    (tmp_path / "perfeng.toml").write_text('[budgets]\npage = ["lcp<2.5s", "lcp:+10%"]\n')
+    gated = perfeng("gate", "head.json", "--baseline", "base.json")
+    assert gated.returncode == 1, gated.stderr
+    assert "lcp:+10%" in gated.stdout and "FAIL" in gated.stdout
+    store = f"sqlite:///{tmp_path}/history.db"
+    for index in range(12):  # six commits at ~100 ms, then six at ~150 ms
+        lcp = (100.0 if index < 6 else 150.0) + index % 3
+        document = _variant(measured, f"{index:040x}", [lcp, lcp, lcp])
+        (tmp_path / f"r{index}.json").write_text(json.dumps(document))
+        added = perfeng("history", "add", f"r{index}.json", "--store", store)
+        assert added.returncode == 0, added.stderr
+    detected = perfeng("detect", "--metric", "page:lcp", "--store", store, "--json")
+    assert detected.returncode == 1, detected.stdout + detected.stderr  # a regression
+    changes = json.loads(detected.stdout)
+    assert changes["newest_is_regression"] and changes["change_points"][0]["index"] == 6

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from perfeng.analysis.compare import Verdict, compare
 from perfeng.model import histogram as hdr
 
-Kind = Literal["bench", "run"]
+Kind = Literal["bench", "run", "page"]
 LOAD_PERCENTILES: tuple[tuple[str, float], ...] = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0))
 ENVIRONMENT_KEYS = ("host", "python_version", "python_implementation", "cpu_count", "cpu_model")
 
@@ -219,6 +219,61 @@ def _failed_benchmarks(document: Mapping[str, Any], side: str) -> list[str]:
         for b in document["benchmarks"]
         if b.get("error")
     ]
+
+
+# ---------------------------------------------------------------- page loads
+
+# summary key -> unit; every page figure is better lower.
+PAGE_FIGURES = {
+    "ttfb_ms": "ms",
+    "fcp_ms": "ms",
+    "lcp_ms": "ms",
+    "cls": "score",
+    "tbt_ms": "ms",
+    "load_ms": "ms",
+    "transfer_kb": "KB",
+    "requests": "count",
+}
+
+
+def compare_pages(
+    base: Mapping[str, Any], head: Mapping[str, Any], *, min_effect: float, alpha: float
+) -> ResultComparison:
+    """Each vital over the runs of both page documents: Mann-Whitney U and the
+    Hodges-Lehmann shift, as for benchmarks (a page load is a repeated measurement)."""
+    rows: list[Row] = []
+    warnings = _side_warnings(base, head)
+    if base.get("url") != head.get("url"):
+        warnings.append(f"the pages differ: {base.get('url')} vs {head.get('url')}")
+    for key, unit in PAGE_FIGURES.items():
+        a = [float(r[key]) for r in base["runs"] if r.get(key) is not None]
+        b = [float(r[key]) for r in head["runs"] if r.get(key) is not None]
+        if min(len(a), len(b)) < 3:
+            warnings.append(f"{key}: fewer than 3 runs with a value on one side, not compared")
+            continue
+        rows.append(_page_row(key, unit, a, b, min_effect, alpha))
+    return ResultComparison("page", tuple(rows), min_effect, alpha, warnings=tuple(warnings))
+
+
+def _page_row(
+    key: str, unit: str, a: list[float], b: list[float], min_effect: float, alpha: float
+) -> Row:
+    c = compare(a, b, min_effect=min_effect, alpha=alpha)
+    scale = abs(c.base_median) or 1.0
+    return Row(
+        "page",
+        key.removesuffix("_ms"),
+        unit,
+        c.base_median,
+        c.head_median,
+        c.ratio,
+        c.shift / scale,
+        c.shift_low / scale,
+        c.shift_high / scale,
+        c.p_value,
+        c.verdict,
+        "mann-whitney u, hodges-lehmann",
+    )
 
 
 # ---------------------------------------------------------------- load tests

@@ -9,8 +9,9 @@ from typing import Any
 from perfeng.errors import ConfigError, ExitCode, UsageError
 from perfeng.units import parse_fraction
 
-_KIND_OF_FORMAT = {"perfeng-run": "run", "perfeng-bench": "bench"}
-_DESCRIBED = {"run": "a load-test result", "bench": "a benchmark result"}
+_KIND_OF_FORMAT = {"perfeng-run": "run", "perfeng-bench": "bench", "perfeng-page": "page"}
+_COMMON = {"bench": "benchmark name", "page": "figure"}
+_DESCRIBED = {"run": "a load-test result", "bench": "a benchmark result", "page": "a page result"}
 
 
 def load_comparable(path: str, command: str = "compare") -> tuple[str, dict[str, Any]]:
@@ -26,12 +27,20 @@ def load_comparable(path: str, command: str = "compare") -> tuple[str, dict[str,
         bench.check_bench_document(document, path)
     elif kind == "run":
         result.check_document(document, path)
+    elif kind == "page":
+        from perfeng.model.page import read_page
+        from perfeng.model.watch import ShapeError
+
+        try:
+            read_page(document, path)
+        except ShapeError as exc:
+            raise DocumentError(str(exc)) from None
     elif isinstance(document, dict) and document.get("format") == "perfeng-capacity":
         raise ConfigError(
             f"{path}: a capacity result; {command} takes load-test or benchmark results"
         )
     else:
-        raise DocumentError(f"{path}: not a perfeng load-test or benchmark result")
+        raise DocumentError(f"{path}: not a perfeng load-test, benchmark or page result")
     return str(kind), document
 
 
@@ -64,15 +73,18 @@ def run(args: argparse.Namespace) -> int:
     min_effect = parse_fraction(args.min_effect, "--min-effect", high=10.0)
     alpha = _alpha(args.alpha)
     kind, base, head = _load_pair(args.base, args.head)
-    compare = result_compare.compare_benchmarks if kind == "bench" else result_compare.compare_runs
+    compare = {
+        "bench": result_compare.compare_benchmarks,
+        "page": result_compare.compare_pages,
+    }.get(kind, result_compare.compare_runs)
     try:
         comparison = compare(base, head, min_effect=min_effect, alpha=alpha)
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"a result is incomplete or inconsistent: {exc}") from None
     if not comparison.rows and not comparison.failed_in_head:
         raise ConfigError(
-            f"{args.base} and {args.head} have no {'benchmark' if kind == 'bench' else 'request'}"
-            " name in common with enough values to compare"
+            f"{args.base} and {args.head} have no"
+            f" {_COMMON.get(kind, 'request name')} in common with enough values to compare"
         )
     print(_render(comparison, args.json, args.format), end="")
     return int(ExitCode.THRESHOLD_FAILED if comparison.worse else ExitCode.OK)

@@ -70,14 +70,15 @@ def run(args: argparse.Namespace) -> int:
 def series_from_store(metric: str, url: str | None, branch: str | None) -> Series:
     """``NAME:STAT`` over the history database, oldest first (``total:p99``,
     ``bench_sort:median``): the figures ``perfeng history export`` lists."""
-    from perfeng.gates.budgets import BENCH_STATS, RUN_STATS
+    from perfeng.gates.budgets import BENCH_STATS, PAGE_STATS, RUN_STATS
     from perfeng.store import open_store
 
     name, _, stat = metric.rpartition(":")
-    known = dict.fromkeys((*RUN_STATS, *BENCH_STATS))
+    known = dict.fromkeys((*RUN_STATS, *BENCH_STATS, *PAGE_STATS))
     if not name or stat not in known:
         raise UsageError(
-            f"invalid --metric {metric!r}: use NAME:STAT, e.g. total:p99 or bench_sort:median "
+            f"invalid --metric {metric!r}: use NAME:STAT, e.g. total:p99, bench_sort:median or"
+            " page:lcp "
             f"(STAT one of {', '.join(known)})"
         )
     with open_store(url, must_exist=True) as store:

@@ -14,9 +14,9 @@ from typing import Any
 from perfeng.errors import ConfigError, ExitCode, UsageError
 from perfeng.gates.budgets import TOTAL, Budget, BudgetVerdict, Kind, Metrics
 
-_SECTION_KEYS = ("load", "bench", "baseline")
+_SECTION_KEYS = ("load", "bench", "page", "baseline")
 _BASELINE_KEYS = ("branch", "last")
-_LIST_KEY = {"run": "load", "bench": "bench"}
+_LIST_KEY = {"run": "load", "bench": "bench", "page": "page"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Config:
     bench: tuple[str, ...]
     branch: str | None
     last: int
+    page: tuple[str, ...] = ()
 
 
 def _unknown(key: str, known: tuple[str, ...], where: str) -> ConfigError:
@@ -72,6 +73,7 @@ def read_config(path: str) -> Config:
         _strings(section.get("bench", []), f"{path} [budgets] bench"),
         branch,
         last,
+        _strings(section.get("page", []), f"{path} [budgets] page"),
     )
 
 
@@ -102,6 +104,28 @@ def _load_absolute(texts: list[str], summary: dict[str, Any]) -> list[BudgetVerd
             )
         )
     return verdicts
+
+
+def _page_absolute(texts: list[str], document: dict[str, Any]) -> list[BudgetVerdict]:
+    """Absolute page budgets are page thresholds (``lcp<2.5s``) on the median run."""
+    from perfeng.gates.page import evaluate_page, parse_page_threshold
+    from perfeng.model.page import read_page
+
+    page = read_page(document, "the page result")
+    median = page.runs[page.summary.median_run]
+    return [
+        BudgetVerdict(
+            v.threshold.expression,
+            "page",
+            v.threshold.metric,
+            v.observed,
+            v.threshold.limit,
+            None,
+            v.passed,
+            v.note,
+        )
+        for v in evaluate_page([parse_page_threshold(t) for t in texts], median)
+    ]
 
 
 def _history_baseline(
@@ -152,13 +176,16 @@ def run(args: argparse.Namespace) -> int:
         kind_text, document = load_comparable(args.result, "gate")
     except DocumentError as exc:
         raise ConfigError(str(exc)) from None
-    kind: Kind = "bench" if kind_text == "bench" else "run"
-    texts = list(config.bench if kind == "bench" else config.load)
+    kind: Kind = "bench" if kind_text == "bench" else "page" if kind_text == "page" else "run"
+    texts = list({"bench": config.bench, "page": config.page}.get(kind, config.load))
     if not texts:
         raise ConfigError(f"{args.budgets}: no [budgets] {_LIST_KEY[kind]} list for this result")
-    absolute_load = [t for t in texts if kind == "run" and not is_relative(t)]
-    budgets = [parse_budget(t, kind) for t in texts if t not in absolute_load]
-    verdicts = _load_absolute(absolute_load, document["summary"]) if absolute_load else []
+    absolute = [t for t in texts if kind != "bench" and not is_relative(t)]
+    budgets = [parse_budget(t, kind) for t in texts if t not in absolute]
+    if kind == "page":
+        verdicts = _page_absolute(absolute, document)
+    else:
+        verdicts = _load_absolute(absolute, document["summary"]) if absolute else []
     if budgets:
         head = _flatten(document)
         relative = [b for b in budgets if b.relative is not None]

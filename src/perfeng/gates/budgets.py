@@ -25,11 +25,13 @@ from typing import Literal
 
 from perfeng.errors import UsageError
 
-Kind = Literal["run", "bench"]
+Kind = Literal["run", "bench", "page"]
 Metrics = Mapping[tuple[str, str], float]
 
 BENCH_STATS = ("median", "mean", "min", "stdev", "mad")
 RUN_STATS = ("p50", "p90", "p95", "p99", "max", "mean", "throughput", "error_rate")
+PAGE_STATS = ("ttfb", "fcp", "lcp", "cls", "tbt", "dcl", "load", "requests", "transfer_kb")
+PAGE = "page"
 TOTAL = "total"
 _BENCH_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -77,11 +79,11 @@ def _unquote(text: str) -> str:
 
 
 def _check_stat(stat: str, kind: Kind, text: str) -> None:
-    known = BENCH_STATS if kind == "bench" else RUN_STATS
+    known = {"bench": BENCH_STATS, "page": PAGE_STATS}.get(kind, RUN_STATS)
     if stat not in known:
         close = difflib.get_close_matches(stat, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
-        what = "a benchmark" if kind == "bench" else "a load test"
+        what = {"bench": "a benchmark", "page": "a page"}.get(kind, "a load test")
         raise UsageError(f"budget {text!r}: unknown figure {stat!r} for {what}{hint}")
 
 
@@ -120,6 +122,8 @@ def names_for(budget: Budget, kind: Kind, metrics: Metrics) -> list[str]:
         return [budget.name]
     if kind == "run":
         return [TOTAL]
+    if kind == "page":
+        return [PAGE]
     return sorted({name for name, stat in metrics if stat == budget.stat})
 
 

@@ -7,10 +7,12 @@ from perfeng.units import format_ms
 
 _HEADER = ("name", "metric", "base", "head", "ratio", "shift", "interval", "p", "verdict")
 _PHASE_HEADER = ("phase", *_HEADER[1:-1], "change")
-_KIND = {"bench": "benchmark results", "run": "load-test results"}
+_KIND = {"bench": "benchmark results", "run": "load-test results", "page": "page loads"}
 
 
 def value_text(value: float, unit: str) -> str:
+    if unit in ("score", "KB", "count"):
+        return f"{value:,.4g}" + ("" if unit == "score" else f" {unit}")
     if unit == "s":
         return _seconds(value)
     if abs(value) >= 1e7:  # an absurd figure stays one short cell

@@ -14,6 +14,10 @@ def figure(value: float | None, kind: Kind, stat: str) -> str:
         return "-"
     if kind == "bench":
         return value_text(value, "s")
+    if kind == "page":
+        return f"{value:,.4g}" + (
+            " ms" if stat in ("ttfb", "fcp", "lcp", "tbt", "dcl", "load") else ""
+        )
     if stat in _MS_STATS:
         return value_text(value, "ms")
     if stat == "throughput":

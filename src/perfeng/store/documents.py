@@ -12,17 +12,19 @@ KINDS: dict[str, tuple[str, int]] = {
     "perfeng-run": ("run", 1),
     "perfeng-bench": ("bench", 1),
     "perfeng-capacity": ("capacity", 1),
+    "perfeng-page": ("page", 1),
 }
 # The section each format must have, and its JSON type.
 _SECTIONS: dict[str, tuple[str, type]] = {
     "perfeng-run": ("summary", dict),
     "perfeng-bench": ("benchmarks", list),
     "perfeng-capacity": ("capacity", dict),
+    "perfeng-page": ("summary", dict),
 }
 
 
 def kind_of(document: Any, where: str = "document") -> str:
-    """The kind (run, bench, capacity) of a perfeng document; ``ConfigError`` if it is not one."""
+    """The kind (run, bench, capacity, page) of a perfeng document; else ``ConfigError``."""
     fmt = document.get("format") if isinstance(document, dict) else None
     if not isinstance(fmt, str) or fmt not in KINDS:
         known = ", ".join(f'"{name}"' for name in KINDS)

@@ -7,7 +7,9 @@ The stored rows, per kind (keys as in docs/result-format.md and the bench format
   ``latency_ms``, milliseconds), ``throughput`` (``throughput_rps``) and ``error_rate``;
 - bench: each benchmark without an ``error``: ``median``, ``mean``, ``min``, ``stdev`` and
   ``mad`` from its ``stats``;
-- capacity: name ``capacity``, stat ``max_sustainable_rps`` (when not null).
+- capacity: name ``capacity``, stat ``max_sustainable_rps`` (when not null);
+- page: name ``page``, the median run's ``ttfb``, ``fcp``, ``lcp``, ``cls``, ``tbt``, ``dcl``,
+  ``load`` (ms, cls a score), ``requests`` and ``transfer_kb``.
 
 Statistics that are null (no data) or not finite are left out: a missing row, never a NaN.
 A (name, stat) pair appears once; the first wins, so a request called ``total`` cannot
@@ -24,6 +26,19 @@ RUN_LATENCY_STATS = ("p50", "p90", "p95", "p99", "max", "mean")
 BENCH_STATS = ("median", "mean", "min", "stdev", "mad")
 CAPACITY_NAME = "capacity"
 CAPACITY_STAT = "max_sustainable_rps"
+PAGE_NAME = "page"
+# stat -> the page document's summary key (docs/page.md)
+PAGE_STATS = {
+    "ttfb": "ttfb_ms",
+    "fcp": "fcp_ms",
+    "lcp": "lcp_ms",
+    "cls": "cls",
+    "tbt": "tbt_ms",
+    "dcl": "dom_content_loaded_ms",
+    "load": "load_ms",
+    "requests": "requests",
+    "transfer_kb": "transfer_kb",
+}
 
 # Every stat ``flatten`` can produce, in the order of the table above.
 KNOWN_STATS = (
@@ -32,6 +47,7 @@ KNOWN_STATS = (
     "error_rate",
     *(stat for stat in BENCH_STATS if stat not in RUN_LATENCY_STATS),
     CAPACITY_STAT,
+    *PAGE_STATS,
 )
 
 Row = tuple[str, str, float]
@@ -44,6 +60,9 @@ def flatten(document: dict[str, Any]) -> list[Row]:
         rows = _run_rows(_dict(document.get("summary")))
     elif fmt == "perfeng-bench":
         rows = _bench_rows(document.get("benchmarks"))
+    elif fmt == "perfeng-page":
+        summary = _dict(document.get("summary"))
+        rows = [(PAGE_NAME, stat, summary.get(key)) for stat, key in PAGE_STATS.items()]
     elif fmt == "perfeng-capacity":
         value = _dict(document.get("capacity")).get(CAPACITY_STAT)
         rows = [(CAPACITY_NAME, CAPACITY_STAT, value)]
