@@ -247,3 +247,25 @@ def test_compare_gate_history_and_detect_follow_lcp(site: str, tmp_path: Path) -
     assert detected.returncode == 1, detected.stdout + detected.stderr  # a regression
     changes = json.loads(detected.stdout)
     assert changes["newest_is_regression"] and changes["change_points"][0]["index"] == 6
+
+
+def test_throttling_slows_the_page_as_the_preset_says_and_save_keeps_it(
+    site: str, tmp_path: Path
+) -> None:
+    store = f"sqlite:///{tmp_path}/history.db"
+    args = ["--throttle", "fast-3g", "--cpu-slowdown", "2", "--runs", "1", "--quiet"]
+    done = page(
+        f"{site}/simple", *args, "--out", "p.json", "--save", "--store", store, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    document = json.loads((tmp_path / "p.json").read_text())
+    assert document["settings"]["latency_ms"] == 562.5
+    # Fast 3G adds 562.5 ms to the document's round trip.
+    assert document["summary"]["ttfb_ms"] >= 562.5
+    listed = subprocess.run(
+        [sys.executable, "-m", "perfeng", "history", "list", "--store", store],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0 and "page" in listed.stdout, listed.stdout + listed.stderr
