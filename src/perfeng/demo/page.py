@@ -1,8 +1,8 @@
 """``/page``: a web page with the problems ``perfeng page`` is made to find, each planted on
 purpose and said here: a render-blocking script (answered after 150 ms), a stylesheet, a large
 image that becomes the Largest Contentful Paint (280 KiB, answered after 300 ms), a banner
-inserted above the content 800 ms after load (a layout shift), and a 200 ms long task on the
-main thread at 1 s (Total Blocking Time 150 ms)."""
+inserted above the content 800 ms after load (a layout shift of 0.116 in the 1350 x 940
+window), and a 200 ms long task on the main thread at 1 s (Total Blocking Time 150 ms)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ addEventListener("load", () => {
   setTimeout(() => {
     const banner = document.createElement("div");
     banner.id = "banner";
-    banner.style.height = "120px";
+    banner.style.height = "500px";
     banner.textContent = "A banner that arrived late";
     document.body.insertBefore(banner, document.body.firstChild);
   }, 800);
