@@ -24,6 +24,11 @@ TASKS: tuple[Task, ...] = (
     ),
     Task("Explain a result: ranked findings", "perfeng diagnose run.json", True),
     Task(
+        "Measure a page in a browser: Web Vitals, waterfall",
+        "perfeng page URL --runs 5 --threshold 'lcp<2.5s'",
+        True,
+    ),
+    Task(
         "Find the capacity of a service under an SLO",
         "perfeng capacity find URL --slo 'p99<200ms'",
         True,
