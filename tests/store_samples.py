@@ -95,3 +95,32 @@ def capacity_document(max_rps: float | None) -> dict[str, Any]:
         "metadata": {"host": "cap-host"},
         "capacity": {"max_sustainable_rps": max_rps, "steps": []},
     }
+
+
+def page_document(lcp_ms: float) -> dict[str, Any]:
+    vitals = {
+        "ttfb_ms": 10.0,
+        "fcp_ms": 100.0,
+        "lcp_ms": lcp_ms,
+        "cls": 0.01,
+        "tbt_ms": 0.0,
+        "dom_content_loaded_ms": 90.0,
+        "load_ms": 120.0,
+        "requests": 4,
+        "transfer_kb": 12.5,
+    }
+    return {
+        "format": "perfeng-page",
+        "format_version": 1,
+        "url": "http://127.0.0.1/page",
+        "metadata": {"host": "page-host"},
+        "settings": {
+            "runs": 1,
+            "throttle": "none",
+            "cpu_slowdown": 1.0,
+            "timeout_s": 30.0,
+            "quiet_s": 1.0,
+        },
+        "summary": {**vitals, "median_run": 0, "thresholds": []},
+        "runs": [vitals],
+    }

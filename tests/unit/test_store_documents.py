@@ -10,7 +10,7 @@ import pytest
 
 from perfeng.errors import ConfigError
 from perfeng.store.documents import KINDS, check_storable, kind_of, names_of, non_finite
-from tests.store_samples import bench_document, capacity_document, run_document
+from tests.store_samples import bench_document, capacity_document, page_document, run_document
 
 
 def test_each_format_has_its_kind() -> None:
@@ -50,6 +50,7 @@ def test_a_newer_format_version_is_refused(fmt: str) -> None:
         "perfeng-run": run_document,
         "perfeng-bench": bench_document,
         "perfeng-capacity": lambda seed: capacity_document(float(seed)),
+        "perfeng-page": lambda seed: page_document(float(seed)),
     }[fmt](seed=3)
     document["format_version"] = KINDS[fmt][1] + 1
     with pytest.raises(ConfigError, match="newer than this perfeng reads"):
@@ -91,3 +92,25 @@ def test_a_deeply_nested_document_does_not_hit_the_recursion_limit() -> None:
         nested = [nested]
     document = capacity_document(2.0) | {"extra": nested}
     assert non_finite(document) is None
+
+
+def test_a_page_result_is_stored_as_its_median_runs_figures() -> None:
+    from perfeng.model.page import read_page
+    from perfeng.store.metrics import flatten
+
+    document = page_document(1234.0)
+    read_page(document, "page.json")  # the sample is a valid page document
+    assert kind_of(document) == "page"
+    rows = {stat: value for name, stat, value in flatten(document) if name == "page"}
+    assert rows["lcp"] == 1234.0 and rows["cls"] == 0.01 and rows["transfer_kb"] == 12.5
+    assert set(rows) == {
+        "ttfb",
+        "fcp",
+        "lcp",
+        "cls",
+        "tbt",
+        "dcl",
+        "load",
+        "requests",
+        "transfer_kb",
+    }

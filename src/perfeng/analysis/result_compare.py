@@ -155,24 +155,7 @@ def compare_benchmarks(
         if min(len(a), len(b)) < 3:
             warnings.append(f"{name}: fewer than 3 values on one side, not compared")
             continue
-        c = compare(a, b, min_effect=min_effect, alpha=alpha)
-        scale = abs(c.base_median) or 1.0  # as analysis.compare judges the shift
-        rows.append(
-            Row(
-                name,
-                "time",
-                "s",
-                c.base_median,
-                c.head_median,
-                c.ratio,
-                c.shift / scale,
-                c.shift_low / scale,
-                c.shift_high / scale,
-                c.p_value,
-                c.verdict,
-                "mann-whitney u, hodges-lehmann",
-            )
-        )
+        rows.append(_rank_row(name, "time", "s", a, b, min_effect, alpha))
     warnings += _failed_benchmarks(base, "base")
     warnings += _busy(base, "base") + _busy(head, "head")
     only_in_base, only_in_head = _only_in(base, head)
@@ -251,18 +234,25 @@ def compare_pages(
         if min(len(a), len(b)) < 3:
             warnings.append(f"{key}: fewer than 3 runs with a value on one side, not compared")
             continue
-        rows.append(_page_row(key, unit, a, b, min_effect, alpha))
+        rows.append(_rank_row("page", key.removesuffix("_ms"), unit, a, b, min_effect, alpha))
     return ResultComparison("page", tuple(rows), min_effect, alpha, warnings=tuple(warnings))
 
 
-def _page_row(
-    key: str, unit: str, a: list[float], b: list[float], min_effect: float, alpha: float
+def _rank_row(
+    name: str,
+    metric: str,
+    unit: str,
+    a: list[float],
+    b: list[float],
+    min_effect: float,
+    alpha: float,
 ) -> Row:
+    """Repeated measurements compared: Mann-Whitney U and the Hodges-Lehmann shift."""
     c = compare(a, b, min_effect=min_effect, alpha=alpha)
-    scale = abs(c.base_median) or 1.0
+    scale = abs(c.base_median) or 1.0  # as analysis.compare judges the shift
     return Row(
-        "page",
-        key.removesuffix("_ms"),
+        name,
+        metric,
         unit,
         c.base_median,
         c.head_median,

@@ -78,8 +78,8 @@ class Observation(msgspec.Struct, frozen=True, kw_only=True):
     timed_out: bool
 
 
-class Run(msgspec.Struct, frozen=True, kw_only=True):
-    """One page load, in a fresh browser profile."""
+class Vitals(msgspec.Struct, frozen=True, kw_only=True):
+    """The figures of one page load (``VITALS``)."""
 
     ttfb_ms: float | None
     fcp_ms: float | None
@@ -91,6 +91,11 @@ class Run(msgspec.Struct, frozen=True, kw_only=True):
     requests: int
     transfer_kb: float
     lcp_element: str | None = None
+
+
+class Run(Vitals, frozen=True, kw_only=True):
+    """One page load, in a fresh browser profile."""
+
     lcp_url: str | None = None
     by_type: dict[str, TypeTotal] = {}  # RESOURCE_TYPES, plus "third-party" and "total"
     resources: list[Resource] = []
@@ -100,20 +105,10 @@ class Run(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
 
 
-class Summary(msgspec.Struct, frozen=True, kw_only=True):
+class Summary(Vitals, frozen=True, kw_only=True):
     """The median run's figures (Lighthouse CI's median-run), and which run that was."""
 
-    ttfb_ms: float | None
-    fcp_ms: float | None
-    lcp_ms: float | None
-    cls: float
-    tbt_ms: float
-    dom_content_loaded_ms: float | None
-    load_ms: float | None
-    requests: int
-    transfer_kb: float
     median_run: int
-    lcp_element: str | None = None
     thresholds: list[dict[str, Any]] = []
 
 
