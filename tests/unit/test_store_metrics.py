@@ -12,7 +12,7 @@ from perfeng.store.metrics import (
     RUN_TOTAL,
     flatten,
 )
-from tests.store_samples import bench_document, capacity_document, run_document
+from tests.store_samples import bench_document, capacity_document, page_document, run_document
 
 
 def _expected_run_entry(name: str, entry: dict[str, object]) -> dict[tuple[str, str], float]:
@@ -95,7 +95,12 @@ def test_flatten_does_not_change_the_document() -> None:
 
 
 def test_known_stats_are_exactly_the_stats_flatten_produces() -> None:
-    documents = [run_document(seed=2), bench_document(seed=3), capacity_document(9.0)]
+    documents = [
+        run_document(seed=2),
+        bench_document(seed=3),
+        capacity_document(9.0),
+        page_document(900.0),
+    ]
     produced = {stat for document in documents for _, stat, _ in flatten(document)}
     assert set(KNOWN_STATS) == produced
     assert len(KNOWN_STATS) == len(produced)  # no stat twice
