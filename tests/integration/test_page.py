@@ -93,12 +93,16 @@ def page(
         cwd=cwd,
         timeout=120,
         check=False,
-        env={**os.environ, **(env or {})},
+        # Browser profiles go under the test's folder, so browsers_left sees only its own.
+        env={**os.environ, "TMPDIR": str(cwd), **(env or {})},
     )
 
 
-def browsers_left() -> int:
-    found = subprocess.run(["pgrep", "-f", "perfeng-chromium"], capture_output=True, text=True)
+def browsers_left(folder: Path) -> int:
+    """Chromium processes still running with a profile in ``folder``."""
+    found = subprocess.run(
+        ["pgrep", "-f", f"user-data-dir={folder}"], capture_output=True, text=True
+    )
     return len(found.stdout.split())
 
 
@@ -181,7 +185,7 @@ def test_a_page_that_never_settles_times_out_with_what_was_measured(
     run = json.loads((tmp_path / "p.json").read_text())["runs"][0]
     assert run["timed_out"] and run["fcp_ms"] is not None and run["requests"] >= 5
     assert "did not settle" in done.stdout + done.stderr
-    assert browsers_left() == 0
+    assert browsers_left(tmp_path) == 0
 
 
 @pytest.mark.parametrize(
@@ -204,7 +208,7 @@ def test_bad_input_gets_one_line(
     assert done.returncode == code, done.stderr
     assert says in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
-    assert browsers_left() == 0
+    assert browsers_left(tmp_path) == 0
 
 
 def _variant(document: dict[str, Any], commit: str, lcps: list[float]) -> dict[str, Any]:
@@ -269,3 +273,27 @@ def test_throttling_slows_the_page_as_the_preset_says_and_save_keeps_it(
         timeout=60,
     )
     assert listed.returncode == 0 and "page" in listed.stdout, listed.stdout + listed.stderr
+
+
+def test_sigterm_keeps_the_runs_done_and_reaps_the_browser(site: str, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    command = [sys.executable, "-m", "perfeng", "page", f"{site}/simple", "--runs", "20"]
+    process = subprocess.Popen(
+        [*command, "--out", "p.json", "--quiet-window", "0.2s"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp_path)},
+    )
+    assert process.stderr is not None
+    assert process.stderr.readline().startswith("run 1/20")  # one run done, the next begun
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert "stopped by SIGTERM" in err and "Traceback" not in err
+    document = json.loads((tmp_path / "p.json").read_text())
+    assert document["interrupted"] == "SIGTERM" and 1 <= len(document["runs"]) < 20
+    assert browsers_left(tmp_path) == 0

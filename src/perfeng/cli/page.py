@@ -55,7 +55,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"result written to {args.out}")
     failed = any(not v.passed for v in verdicts)
     code = ExitCode.THRESHOLD_FAILED if failed else ExitCode.OK
-    if args.save:
+    if document.get("interrupted"):
+        print(
+            f"perfeng: stopped by {document['interrupted']} after {len(document['runs'])} of"
+            f" {plan.runs} runs; the runs measured are kept",
+            file=sys.stderr,
+        )
+        code = ExitCode.TERMINATED if document["interrupted"] == "SIGTERM" else ExitCode.INTERRUPTED
+    if args.save and document.get("interrupted"):
+        print("perfeng: not saved to the history: the runs were stopped early", file=sys.stderr)
+    elif args.save:
         from perfeng.cli.history import save_run
 
         save_run(document, args.store, args.tag)

@@ -132,6 +132,7 @@ class PageDocument(msgspec.Struct, frozen=True, kw_only=True):
     summary: Summary
     runs: list[Run]
     findings: list[Finding] = []
+    interrupted: str | None = None  # "SIGINT"/"SIGTERM": fewer runs than asked, all kept
 
 
 def read_page(value: object, where: str) -> PageDocument:

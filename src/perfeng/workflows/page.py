@@ -3,8 +3,10 @@ browser and profile, and keep every run, the median run's vitals, verdicts and f
 
 from __future__ import annotations
 
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,19 +62,49 @@ def run_page(
     throttle = PRESETS[plan.throttle]
     start = time.time()
     runs: list[Run] = []
-    for index in range(plan.runs):
-        with Browser(executable) as browser:
-            observed = measure(
-                browser,
-                plan.url,
-                throttle=throttle,
-                cpu_slowdown=plan.cpu_slowdown,
-                timeout_s=plan.timeout_s,
-                quiet_s=plan.quiet_s,
-            )
-        runs.append(run_of(observed))
-        progress(index, runs[-1])
+    try:
+        with _signals_stop():
+            for index in range(plan.runs):
+                with Browser(executable) as browser:  # closed and reaped however this ends
+                    observed = measure(
+                        browser,
+                        plan.url,
+                        throttle=throttle,
+                        cpu_slowdown=plan.cpu_slowdown,
+                        timeout_s=plan.timeout_s,
+                        quiet_s=plan.quiet_s,
+                    )
+                runs.append(run_of(observed))
+                progress(index, runs[-1])
+    except Stopped as stop:
+        if not runs:
+            raise KeyboardInterrupt(stop.signal) from None
+        document, verdicts = build_document(plan, runs, thresholds, start, time.time())
+        document["interrupted"] = stop.signal
+        return document, verdicts
     return build_document(plan, runs, thresholds, start, time.time())
+
+
+class Stopped(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.signal = name
+
+
+@contextmanager
+def _signals_stop() -> Iterator[None]:
+    """SIGINT and SIGTERM end the runs (the browser of the run under way is reaped), and the
+    runs done so far are kept."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Stopped(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def build_document(
