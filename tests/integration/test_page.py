@@ -21,7 +21,7 @@ from perfeng.demo.page import hero_png
 from perfeng.testing.servers import closed_port
 from tests.conftest import require_program
 
-IMAGE_DELAY_S = 1.5
+IMAGE_DELAY_S = 1.0
 TASK_MS = 300
 # 1350 x 940 viewport (browser/measure.py). A 300 px block at the top moves down by 150 px when
 # a 150 px banner is inserted above it: impact fraction = union of old and new places over the
@@ -180,7 +180,7 @@ def test_budgets_thresholds_and_junit(site: str, tmp_path: Path) -> None:
 def test_a_page_that_never_settles_times_out_with_what_was_measured(
     site: str, tmp_path: Path
 ) -> None:
-    done = page(f"{site}/never", "--runs", "1", "--timeout", "3s", "--out", "p.json", cwd=tmp_path)
+    done = page(f"{site}/never", "--runs", "1", "--timeout", "2s", "--out", "p.json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     run = json.loads((tmp_path / "p.json").read_text())["runs"][0]
     assert run["timed_out"] and run["fcp_ms"] is not None and run["requests"] >= 5

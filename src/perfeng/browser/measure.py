@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,14 @@ PRESETS: dict[str, Throttle] = {
     # WebPageTest's "Cable": 28 ms RTT, 5 Mbit/s down, 1 Mbit/s up.
     "cable": Throttle(28.0, 5120.0, 1024.0),
 }
+
+
+class Stopped(Exception):
+    """A stop was asked for (SIGINT, SIGTERM): raised where the browser can be closed."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.signal = name
 
 
 @dataclass
@@ -172,6 +181,7 @@ def measure(
     cpu_slowdown: float,
     timeout_s: float,
     quiet_s: float,
+    stop: Callable[[], str | None] = lambda: None,
 ) -> Observation:
     """Load ``url`` once in ``browser`` (fresh: one browser per run) and measure it."""
     session = _open_tab(browser, throttle, cpu_slowdown)
@@ -180,7 +190,7 @@ def measure(
     navigated = browser.call("Page.navigate", {"url": url}, session)
     if navigated.get("errorText"):
         raise TargetUnreachable(f"{url} did not load: {navigated['errorText']}")
-    seen = _settle(browser, session, network, started + timeout_s, quiet_s)
+    seen = _settle(browser, session, network, started + timeout_s, quiet_s, stop)
     return _observation(url, network, seen["page"], timed_out=not seen["settled"])
 
 
@@ -211,11 +221,19 @@ def _open_tab(browser: Browser, throttle: Throttle, cpu_slowdown: float) -> str:
 
 
 def _settle(
-    browser: Browser, session: str, network: _Network, deadline: float, quiet_s: float
+    browser: Browser,
+    session: str,
+    network: _Network,
+    deadline: float,
+    quiet_s: float,
+    stop: Callable[[], str | None],
 ) -> dict[str, Any]:
     """Read events until the page is quiet or the deadline passes; the page's observations."""
     loaded, page = False, None
     while True:
+        asked = stop()
+        if asked:
+            raise Stopped(asked)
         now = time.monotonic()
         if now >= deadline:
             return {"settled": False, "page": page or _observed(browser, session)}

@@ -12,7 +12,7 @@ from typing import Any
 
 from perfeng.analysis.page import findings_of, run_of, summary_of
 from perfeng.browser.cdp import Browser, chromium_path
-from perfeng.browser.measure import PRESETS, measure
+from perfeng.browser.measure import PRESETS, Stopped, measure
 from perfeng.errors import UsageError
 from perfeng.gates.evaluate import Verdict
 from perfeng.gates.page import evaluate_page, load_budget, parse_page_threshold
@@ -63,7 +63,7 @@ def run_page(
     start = time.time()
     runs: list[Run] = []
     try:
-        with _signals_stop():
+        with _signals_stop() as asked:
             for index in range(plan.runs):
                 with Browser(executable) as browser:  # closed and reaped however this ends
                     observed = measure(
@@ -73,9 +73,12 @@ def run_page(
                         cpu_slowdown=plan.cpu_slowdown,
                         timeout_s=plan.timeout_s,
                         quiet_s=plan.quiet_s,
+                        stop=asked,
                     )
                 runs.append(run_of(observed))
                 progress(index, runs[-1])
+                if asked():
+                    raise Stopped(str(asked()))
     except Stopped as stop:
         if not runs:
             raise KeyboardInterrupt(stop.signal) from None
@@ -85,23 +88,19 @@ def run_page(
     return build_document(plan, runs, thresholds, start, time.time())
 
 
-class Stopped(Exception):
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.signal = name
-
-
 @contextmanager
-def _signals_stop() -> Iterator[None]:
-    """SIGINT and SIGTERM end the runs (the browser of the run under way is reaped), and the
-    runs done so far are kept."""
+def _signals_stop() -> Iterator[Callable[[], str | None]]:
+    """SIGINT and SIGTERM ask the runs to stop; the measurement stops where the browser can be
+    closed and reaped (never between starting a browser and holding it), and the runs done so
+    far are kept. Yields the question "was a stop asked, and by which signal?"."""
+    asked: list[str] = []
 
     def stop(signum: int, _frame: object) -> None:
-        raise Stopped(signal.Signals(signum).name)
+        asked.append(signal.Signals(signum).name)
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield lambda: asked[0] if asked else None
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
