@@ -21,7 +21,7 @@ from perfeng.demo.page import hero_png
 from perfeng.testing.servers import closed_port
 from tests.conftest import require_program
 
-IMAGE_DELAY_S = 1.0
+IMAGE_DELAY_S = 1.5
 TASK_MS = 300
 # 1350 x 940 viewport (browser/measure.py). A 300 px block at the top moves down by 150 px when
 # a 150 px banner is inserted above it: impact fraction = union of old and new places over the
