@@ -267,7 +267,7 @@ def test_throttling_slows_the_page_as_the_preset_says_and_save_keeps_it(
     # Fast 3G adds 562.5 ms to the document's round trip.
     assert document["summary"]["ttfb_ms"] >= 562.5
     listed = subprocess.run(
-        [sys.executable, "-m", "perfeng", "history", "list", "--store", store],
+        [sys.executable, "-m", "perfeng", "history", "list", "--kind", "page", "--store", store],
         capture_output=True,
         text=True,
         timeout=60,

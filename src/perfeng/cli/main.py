@@ -547,7 +547,7 @@ def _add_history(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     ls = commands.add_parser("list", parents=[common], help="stored results, newest first")
     ls.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
-    ls.add_argument("--kind", choices=["run", "bench", "capacity"], help="only this kind")
+    ls.add_argument("--kind", choices=["run", "bench", "capacity", "page"], help="only this kind")
     ls.add_argument("--branch", help="only results from this git branch")
     ls.add_argument("--json", action="store_true", help="print JSON")
     s = commands.add_parser("show", parents=[common], help="one stored result")
@@ -557,7 +557,7 @@ def _add_history(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     e.add_argument("--format", choices=["csv"], default="csv", help="csv (the default)")
     e.add_argument("--name", help="only this name (total, a request or benchmark name)")
     e.add_argument("--stat", help="only this statistic, e.g. p99, median, throughput")
-    e.add_argument("--kind", choices=["run", "bench", "capacity"], help="only this kind")
+    e.add_argument("--kind", choices=["run", "bench", "capacity", "page"], help="only this kind")
     e.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.set_defaults(handler="perfeng.cli.history:run")
 
