@@ -71,7 +71,9 @@ def test_callables_are_measured_and_a_failure_gives_exit_2(
         assert len(entry["values"]) == 4 and len(entry["warmups"]) == 2
         assert entry["stats"]["n"] == 4 and entry["loops"] >= 1
         # calibrated to --min-time; on a loaded machine calibration runs slow, values fast
-        assert entry["values"][0] * entry["loops"] >= 0.002 * 0.2
+        # Calibration aimed each sample at 2 ms; a machine that got much faster (or slower)
+        # between calibration and the samples moves them, so only a gross miss fails.
+        assert entry["values"][0] * entry["loops"] >= 0.002 * 0.05
     assert by_name["sorts[n=100]"]["params"] == {"n": 100}
     assert by_name["sorts[n=10]"]["stats"]["median"] < by_name["sorts[n=100]"]["stats"]["median"]
     assert by_name["bench_fails"]["error"] == "RuntimeError: broken on purpose"
