@@ -70,7 +70,6 @@ def test_callables_are_measured_and_a_failure_gives_exit_2(
         assert entry["error"] is None and entry["kind"] == "callable"
         assert len(entry["values"]) == 4 and len(entry["warmups"]) == 2
         assert entry["stats"]["n"] == 4 and entry["loops"] >= 1
-        # calibrated to --min-time; on a loaded machine calibration runs slow, values fast
         # Calibration aimed each sample at 2 ms; a machine that got much faster (or slower)
         # between calibration and the samples moves them, so only a gross miss fails.
         assert entry["values"][0] * entry["loops"] >= 0.002 * 0.05
