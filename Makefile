@@ -34,7 +34,7 @@ unit: $(STAMP)
 	$(BIN)/pytest tests/unit -q
 
 test: lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 # Debian programs the integration tests and benchmarks start: nginx and wrk (anchors), openssl
 # (TLS certificates), chromium (the HTML report is checked in a real headless browser),
