@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from perfeng.analysis.benchstats import stats_warnings, summarize
 from perfeng.bench.command import CommandRun, parse_command, run_commands
 from perfeng.bench.discovery import discover
 from perfeng.bench.presets import Preset, choose
@@ -25,40 +21,14 @@ from perfeng.bench.runner import Outcome, run_callables
 from perfeng.bench.table import render
 from perfeng.clock import MonotonicClock
 from perfeng.errors import ExitCode, UsageError
-from perfeng.model.bench import bench_entry, build_bench_document, empty_stats
+from perfeng.model.bench import bench_entry, build_bench_document
 from perfeng.units import parse_duration_s
-from perfeng.workflows.metadata import collect
+from perfeng.workflows.bench_document import bench_metadata as _metadata
+from perfeng.workflows.bench_document import bench_settings as _settings
+from perfeng.workflows.bench_document import callable_entries as _callable_entries
+from perfeng.workflows.bench_document import load_1min as _load_1min
+from perfeng.workflows.bench_document import summary as _summary
 from perfeng.workflows.output import write_json
-
-
-def _load_1min() -> float | None:
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:  # not available on this platform
-        return None
-
-
-def _cpu_model() -> str | None:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
-
-
-def _metadata(start_s: float, end_s: float, load_start: float | None) -> dict[str, Any]:
-    meta = collect(start_s, end_s, sys.argv[1:])
-    meta.pop("event_loop", None)
-    meta.update(
-        python_executable=sys.executable,
-        cpu_model=_cpu_model(),
-        load_avg_start=load_start,
-        load_avg_end=_load_1min(),
-    )
-    return meta
 
 
 def _preset_name(args: argparse.Namespace) -> str:
@@ -123,25 +93,6 @@ class _Progress:
             print("\r\033[K", end="", file=sys.stderr, flush=True)
 
 
-def _summary(
-    values: Sequence[float], loops: int, meta: dict[str, Any], command: bool
-) -> tuple[dict[str, Any], list[str]]:
-    """The ``stats`` and ``warnings`` of one benchmark (nothing to say without values)."""
-    if not values:
-        return empty_stats(0.95), []
-    stats = summarize(values)
-    warnings = stats_warnings(
-        stats,
-        values,
-        loops=loops,
-        load_start=meta["load_avg_start"],
-        load_end=meta["load_avg_end"],
-        cpu_count=meta["cpu_count"],
-        command=command,
-    )
-    return {key: getattr(stats, key) for key in stats.__dataclass_fields__}, warnings
-
-
 def _run_callables(
     args: argparse.Namespace, preset: Preset, progress: _Progress
 ) -> tuple[list[Outcome], bool]:
@@ -151,29 +102,6 @@ def _run_callables(
     base = discover(Path(args.base), args.pattern) if args.base else []
     args.base_count = len(base)
     return run_callables([*base, *benchmarks], preset, progress=progress)
-
-
-def _callable_entries(outcomes: list[Outcome], meta: dict[str, Any]) -> list[dict[str, Any]]:
-    entries = []
-    for outcome in outcomes:
-        b = outcome.benchmark
-        loops = max(outcome.loops, 1)
-        stats, warnings = _summary(outcome.values, loops, meta, False)
-        entries.append(
-            bench_entry(
-                name=b.name,
-                kind="callable",
-                source=b.source,
-                params=b.params,
-                loops=loops,
-                values=outcome.values,
-                warmups=outcome.warmups,
-                stats=stats,
-                warnings=warnings,
-                error=outcome.error,
-            )
-        )
-    return entries
 
 
 def _command_entries(run: CommandRun, meta: dict[str, Any], shell: bool) -> list[dict[str, Any]]:
@@ -199,18 +127,6 @@ def _command_entries(run: CommandRun, meta: dict[str, Any], shell: bool) -> list
             )
         )
     return entries
-
-
-def _settings(preset: Preset, rounds: int | None) -> dict[str, Any]:
-    commands = rounds is not None
-    return {
-        "preset": preset.name,
-        "processes": rounds if commands else preset.processes,
-        "values_per_process": preset.values,
-        "warmups": preset.warmups,
-        "min_time_s": preset.min_time_s,
-        **({"runs": preset.runs, "min_runs": preset.min_runs} if commands else {}),
-    }
 
 
 def _measure(
