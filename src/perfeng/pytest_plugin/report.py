@@ -51,4 +51,6 @@ def _compare(run: BenchRun, head: dict[str, Any]) -> tuple[list[str], bool]:
     if not comparison.rows and not comparison.failed_in_head:
         return [f"no benchmark in common with {settings.base_path}: nothing compared"], False
     lines = ["", f"compared with {settings.base_path}:", *render_text(comparison).splitlines()]
+    if comparison.worse:
+        lines.append(f"perfeng: worse than {settings.base_path}: pytest exits with status 1")
     return lines, comparison.worse
