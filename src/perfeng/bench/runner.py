@@ -45,11 +45,15 @@ def _last_line(text: bytes) -> str:
     return lines[-1] if lines else "no output"
 
 
-def spawn_worker(task: dict[str, Any]) -> dict[str, Any]:
+def spawn_worker(
+    task: dict[str, Any], *, prefix: Sequence[str] = (), env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run one fresh worker process; its JSON answer comes over a pipe of its own. On any
-    interruption the worker is killed before the exception goes on."""
+    interruption the worker is killed before the exception goes on. ``prefix`` goes before
+    the interpreter (valgrind and its options) and ``env`` is added to the environment."""
     read_fd, write_fd = os.pipe()
-    command = [sys.executable, "-m", "perfeng.bench.worker", str(write_fd), json.dumps(task)]
+    worker = [sys.executable, "-m", "perfeng.bench.worker", str(write_fd), json.dumps(task)]
+    command = [*prefix, *worker]
     with tempfile.TemporaryFile() as errors:
         try:
             process = subprocess.Popen(
@@ -58,6 +62,7 @@ def spawn_worker(task: dict[str, Any]) -> dict[str, Any]:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,  # the benchmark's prints would garble the table
                 stderr=errors,
+                env={**os.environ, **env} if env else None,
             )
         except BaseException:
             os.close(read_fd)

@@ -70,6 +70,8 @@ def render(document: dict[str, Any]) -> str:
     benchmarks = document["benchmarks"]
     if not benchmarks:
         return "no benchmarks\n"
+    if any(b.get("unit", "s") != "s" for b in benchmarks):
+        return _render_counted(document)
     confidence = next(
         (b["stats"]["confidence"] for b in benchmarks if b["stats"].get("confidence")), 0.95
     )
@@ -81,4 +83,40 @@ def render(document: dict[str, Any]) -> str:
     )
     if document.get("interrupted"):
         lines.append("interrupted: these are the values measured before Ctrl-C")
+    return "\n".join(lines + _notes(benchmarks)) + "\n"
+
+
+COUNTED_HEADERS = ("benchmark", "instructions", "est. cycles", "spread", "n")
+
+
+def _count(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}" if value >= 100 else f"{value:.4g}"
+
+
+def _counted_row(entry: dict[str, Any]) -> list[str]:
+    if entry.get("error"):
+        return [entry["name"], "failed", "", "", "0"]
+    stats = entry["stats"]
+    cycles = (entry.get("est_cycles") or {}).get("stats") or {}
+    median = stats["median"]
+    spread = (stats["max"] - stats["min"]) / median if median else 0.0
+    return [
+        entry["name"],
+        _count(median),
+        _count(cycles.get("median")),
+        f"{spread:.3%}",
+        str(stats["n"]),
+    ]
+
+
+def _render_counted(document: dict[str, Any]) -> str:
+    """``bench --instructions``: medians per call of the counted repetitions."""
+    benchmarks = document["benchmarks"]
+    lines = _align([list(COUNTED_HEADERS), *(_counted_row(b) for b in benchmarks)])
+    lines.append(
+        "counted by callgrind, per call (median of the repetitions); spread = (max - min) /"
+        " median; est. cycles = L1 hits + 5 x LL hits + 35 x RAM hits"
+    )
+    if document.get("interrupted"):
+        lines.append("interrupted: these are the values counted before Ctrl-C")
     return "\n".join(lines + _notes(benchmarks)) + "\n"

@@ -7,7 +7,9 @@ parent passed down and TASK a JSON object:
   from 1 until one raw timing lasts at least ``min_time_s`` (pyperf's calibration), and report
   ``{"loops": N}``;
 - ``{"mode": "run", "file", "function", "index", "loops", "warmups", "values"}``: report
-  ``{"warmups": [...], "values": [...]}`` in seconds per call (raw timing / loops).
+  ``{"warmups": [...], "values": [...]}`` in seconds per call (raw timing / loops);
+- ``{"mode": "count", "file", "function", "index", "warmups", "values", "out_dir"}``: under
+  callgrind, report the events counted around the calls (``perfeng.bench.callgrind``).
 
 A benchmark that raises reports ``{"error": "Type: message"}``. The result goes to its own
 pipe so whatever the benchmark prints cannot corrupt it.
@@ -69,6 +71,13 @@ def execute(task: dict[str, Any], now: NowNs) -> dict[str, Any]:
         prepare = prepare_benchmark(task["file"], task["function"], task["index"])
         if task["mode"] == "calibrate":
             return {"loops": calibrate(prepare, float(task["min_time_s"]), now)}
+        if task["mode"] == "count":  # under Valgrind: see perfeng.bench.callgrind
+            from perfeng.bench import callgrind
+
+            counter = callgrind.Counter(str(task["out_dir"]))
+            return callgrind.count_benchmark(
+                prepare, int(task["warmups"]), int(task["values"]), counter
+            )
         loops = int(task["loops"])
         warmups = measure(prepare, loops, int(task["warmups"]), now)
         return {"warmups": warmups, "values": measure(prepare, loops, int(task["values"]), now)}

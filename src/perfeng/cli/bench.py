@@ -194,6 +194,10 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.out, args.base_out):
         if path:
             check_writable(path)
+    if getattr(args, "instructions", False):
+        from perfeng.cli.bench_counted import run as run_counted
+
+        return run_counted(args)
     preset = _choose_preset(args)
     clock = MonotonicClock()
     load_start = _load_1min()

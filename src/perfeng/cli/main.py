@@ -601,6 +601,12 @@ def _add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "...), so machine noise hits both alike; needs --base-out",
     )
     p.add_argument("--base-out", metavar="FILE", help="with --base: the baseline's result file")
+    p.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions and estimated cycles under Valgrind (callgrind) instead of "
+        "timing: separate runs agree to well under 1%% (docs/bench.md)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress and no table")
     _add_save_flags(p)
     p.set_defaults(handler="perfeng.cli.bench:run")

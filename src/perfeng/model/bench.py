@@ -18,6 +18,9 @@ FORMAT = "perfeng-bench"
 FORMAT_VERSION = 1
 
 Kind = Literal["callable", "command"]
+# "s": seconds per call (timed); counted by callgrind (``bench --instructions``):
+# instructions per call, with the estimated cycles beside them in ``est_cycles``.
+UNITS = ("s", "instructions", "est_cycles")
 STATS_KEYS = (
     "n",
     "median",
@@ -56,8 +59,11 @@ def bench_entry(
     shell_overhead_s: float | None = None,
     executable: str | None = None,
     extra: dict[str, Any] | None = None,
+    unit: str = "s",
 ) -> dict[str, Any]:
     """One entry of ``benchmarks``. A failed benchmark (``error`` set) keeps no values."""
+    if unit not in UNITS:
+        raise ValueError(f"unknown unit {unit!r}")
     missing = [key for key in STATS_KEYS if key not in stats]
     if missing:
         raise ValueError(f"stats lacks {', '.join(missing)}")
@@ -67,7 +73,7 @@ def bench_entry(
         "source": source,
         "params": dict(params or {}),
         "loops": loops,
-        "unit": "s",
+        "unit": unit,
         "values": [] if error else list(values),
         "warmups": [] if error else list(warmups),
         "shell_overhead_s": shell_overhead_s,
@@ -133,14 +139,17 @@ def check_bench_document(document: Any, where: str) -> None:
 def _entry_ok(entry: Any) -> bool:
     """Timings are positive finite seconds; an entry that failed says why in ``error``. A
     command run through a shell may show 0: the shell's own start-up, subtracted from each
-    run, is floored at 0 when a run was quicker than it (``perfeng bench --cmd true``)."""
-    shell = isinstance(entry, dict) and entry.get("shell_overhead_s") is not None
+    run, is floored at 0 when a run was quicker than it (``perfeng bench --cmd true``).
+    Counts per call may be 0 too (a command that costs no more than the shell)."""
+    shell = isinstance(entry, dict) and (
+        entry.get("shell_overhead_s") is not None or entry.get("unit", "s") != "s"
+    )
     return (
         isinstance(entry, dict)
         and isinstance(entry.get("name"), str)
         and isinstance(entry.get("values"), list)
         and isinstance(entry.get("stats"), dict)
-        and entry.get("unit", "s") == "s"
+        and entry.get("unit", "s") in UNITS
         and isinstance(entry.get("error"), str | None)
         and all(_positive(v) or (shell and v == 0) for v in entry["values"])
     )
