@@ -6,14 +6,13 @@ ones a loaded machine cannot flip (3x more work; a 100 % minimum effect for the 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from perfeng.model.bench import check_bench_document
+from tests.integration.cli_helpers import perfeng
 
 pytest_plugins = ["pytester"]
 
@@ -60,17 +59,6 @@ def test_marked_with_fixture(tmp_path):
 def test_ordinary():
     assert work(3) == [1, 2, 3]
 """
-
-
-def _perfeng(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "perfeng", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=60,
-        check=False,
-    )
 
 
 def _document(path: Path) -> dict[str, Any]:
@@ -146,11 +134,11 @@ def test_measured_document_reads_in_compare_and_history(pytester: pytest.Pyteste
     assert document["metadata"]["command_line"][0] == "pytest"
     assert not document["interrupted"]
 
-    compared = _perfeng("compare", str(out), str(out), cwd=pytester.path)
+    compared = perfeng("compare", str(out), str(out), cwd=pytester.path)
     assert compared.returncode == 0, compared.stderr
     assert "test_measured.py::test_sort[150]" in compared.stdout
     store = f"sqlite:///{pytester.path / 'history.db'}"
-    added = _perfeng("history", "add", str(out), "--store", store, cwd=pytester.path)
+    added = perfeng("history", "add", str(out), "--store", store, cwd=pytester.path)
     assert added.returncode == 0, added.stderr
 
 
