@@ -30,11 +30,19 @@ def _flags(args: argparse.Namespace) -> Any:
         max_in_flight=args.max_in_flight,
         think_time=args.think_time,
         thresholds=tuple(args.threshold),
+        pattern=getattr(args, "pattern", None),
+        peak=getattr(args, "peak", None),
     )
 
 
 def build_scenario(args: argparse.Namespace) -> Any:
     """A URL, a .toml file or a .py file; load flags given on the command line win."""
+    from perfeng.scenario.patterns import with_pattern_thresholds
+
+    return with_pattern_thresholds(_scenario_of(args))
+
+
+def _scenario_of(args: argparse.Namespace) -> Any:
     target: str = args.target
     flags = _flags(args)
     if target.endswith(".toml"):
@@ -78,7 +86,9 @@ def describe_plan(scenario: Any) -> str:
         lines.append(
             f"workload {workload.name} ({workload.type}, {plan.model} model), {plan.duration_s:g}s:"
         )
-        for stage in plan.stages:
+        if workload.type == "pattern":
+            lines += workload.describe()
+        for stage in plan.stages if workload.type != "pattern" else ():
             lines.append(f"  {stage.duration_s:g}s: {stage.start:g} -> {stage.end:g} {plan.unit}")
         lines.append(
             "  expected requests: "

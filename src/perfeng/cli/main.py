@@ -60,6 +60,16 @@ def _add_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "alone, users with --users), e.g. 10s:100,30s:1000,10s:0",
     )
     p.add_argument(
+        "--pattern",
+        choices=("smoke", "load", "stress", "spike", "soak", "breakpoint"),
+        help="a load pattern (k6's test types) expanded into stages; see docs/patterns.md",
+    )
+    p.add_argument(
+        "--peak",
+        help="the pattern's peak arrival rate (open model, e.g. 500/s); "
+        "with --users N the peak is N users (closed model)",
+    )
+    p.add_argument(
         "--threshold",
         action="append",
         default=[],

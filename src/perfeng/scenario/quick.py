@@ -31,6 +31,8 @@ class LoadFlags:
     max_in_flight: str | None = None
     think_time: str | None = None
     thresholds: tuple[str, ...] = field(default_factory=tuple)
+    pattern: str | None = None  # a load pattern (scenario/patterns.py) and its peak
+    peak: str | None = None
 
 
 def parse_header(text: str) -> tuple[str, str]:
@@ -64,6 +66,10 @@ def workload_from_flags(flags: LoadFlags) -> WorkloadConfig | None:
     max_in_flight = (
         parse_positive_int(flags.max_in_flight, "--max-in-flight") if flags.max_in_flight else None
     )
+    if flags.pattern is not None or flags.peak is not None:
+        from perfeng.scenario.patterns import pattern_from_flags
+
+        return pattern_from_flags(flags, max_in_flight)
     if flags.stages:
         if flags.duration:
             raise UsageError("--stages sets the duration; drop --duration")

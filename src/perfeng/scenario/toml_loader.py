@@ -34,6 +34,7 @@ from perfeng.scenario.model import (
     ThinkTime,
     variables_in,
 )
+from perfeng.scenario.patterns import pattern_of_table
 from perfeng.units import parse_duration_s, parse_rate
 
 T = TypeVar("T")
@@ -64,6 +65,7 @@ WORKLOAD_KEYS = {
     "ramping-rate": ("type", "name", "stages", "start_rate", "max_in_flight"),
     "users": ("type", "name", "users", "duration"),
     "ramping-users": ("type", "name", "stages", "start_users"),
+    "pattern": ("type", "name", "pattern", "peak", "users", "duration", "max_in_flight"),
 }
 _SECTIONS = {
     "the top level": TOP_KEYS,
@@ -562,7 +564,9 @@ def _workload_where(number: int, item: dict[str, Any]) -> str:
 
 
 def _workload(table: _Table, seen: dict[str, str]) -> WorkloadConfig:
-    kind = table.need("type", table.text("type"))
+    # A table with `pattern = "spike"` needs no type: it can only be a pattern.
+    implied = "pattern" if "pattern" in table.data else None
+    kind = table.need("type", table.text("type") or implied)
     if kind not in WORKLOAD_KEYS:
         close = difflib.get_close_matches(kind, list(WORKLOAD_KEYS), n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"use {', '.join(WORKLOAD_KEYS)}"
@@ -623,6 +627,7 @@ _BUILDERS: dict[str, Callable[[_Table, str], Any]] = {
     "ramping-rate": _ramping_rate,
     "users": _users,
     "ramping-users": _ramping_users,
+    "pattern": lambda table, name: pattern_of_table(table, name),
 }
 
 
