@@ -146,7 +146,12 @@ def _bench_values(document: Mapping[str, Any]) -> dict[str, list[float]]:
 def compare_benchmarks(
     base: Mapping[str, Any], head: Mapping[str, Any], *, min_effect: float, alpha: float
 ) -> ResultComparison:
-    """Each benchmark in both documents: Mann-Whitney U and the Hodges-Lehmann shift."""
+    """Each benchmark in both documents: Mann-Whitney U and the Hodges-Lehmann shift.
+    Counted documents (``bench --instructions``) are compared by ``analysis.counted_compare``."""
+    from perfeng.analysis.counted_compare import compare_counted_benchmarks, is_counted
+
+    if is_counted(base) or is_counted(head):
+        return compare_counted_benchmarks(base, head, min_effect=min_effect, alpha=alpha)
     base_values, head_values = _bench_values(base), _bench_values(head)
     rows: list[Row] = []
     warnings = _side_warnings(base, head)
@@ -423,6 +428,11 @@ def compare_runs(
     )
 
 
+def _row_dict(row: Row) -> dict[str, Any]:
+    """A row as JSON; a counted row has no p-value (NaN inside, null in JSON)."""
+    return {**row.__dict__, "p_value": None if math.isnan(row.p_value) else row.p_value}
+
+
 def as_dict(comparison: ResultComparison) -> dict[str, Any]:
     """The JSON form printed by ``perfeng compare --json`` (documented in docs/compare.md)."""
     return {
@@ -430,7 +440,7 @@ def as_dict(comparison: ResultComparison) -> dict[str, Any]:
         "min_effect": comparison.min_effect,
         "alpha": comparison.alpha,
         "verdict": "slower" if comparison.slower else "failed" if comparison.worse else "ok",
-        "rows": [row.__dict__ for row in comparison.rows],
+        "rows": [_row_dict(row) for row in comparison.rows],
         "only_in_base": list(comparison.only_in_base),
         "only_in_head": list(comparison.only_in_head),
         "warnings": list(comparison.warnings),

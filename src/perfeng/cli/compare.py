@@ -67,12 +67,22 @@ def _alpha(text: str) -> float:
     return alpha
 
 
+def _min_effect(given: str | None, kind: str, base: dict[str, Any]) -> str:
+    """--min-effect as given; else 1 % for counted benchmarks (they have no noise to hide
+    a small change in) and 5 % for everything timed."""
+    if given is not None:
+        return given
+    from perfeng.analysis.counted_compare import is_counted
+
+    return "1%" if kind == "bench" and is_counted(base) else "5%"
+
+
 def run(args: argparse.Namespace) -> int:
     from perfeng.analysis import result_compare
 
-    min_effect = parse_fraction(args.min_effect, "--min-effect", high=10.0)
     alpha = _alpha(args.alpha)
     kind, base, head = _load_pair(args.base, args.head)
+    min_effect = parse_fraction(_min_effect(args.min_effect, kind, base), "--min-effect", high=10.0)
     compare = {
         "bench": result_compare.compare_benchmarks,
         "page": result_compare.compare_pages,

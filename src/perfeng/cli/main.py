@@ -509,7 +509,10 @@ def _add_compare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     p.add_argument("base", help="the baseline result (JSON)")
     p.add_argument("head", help="the result to judge (JSON)")
-    p.add_argument("--min-effect", default="5%", help="smallest change that counts (default 5%%)")
+    p.add_argument(
+        "--min-effect",
+        help="smallest change that counts (default 5%%; 1%% for counted benchmark results)",
+    )
     p.add_argument("--alpha", default="0.01", help="significance level (default 0.01)")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.add_argument("--format", choices=("text", "md"), default="text", help="table or Markdown")

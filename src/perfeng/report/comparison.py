@@ -11,6 +11,8 @@ _KIND = {"bench": "benchmark results", "run": "load-test results", "page": "page
 
 
 def value_text(value: float, unit: str) -> str:
+    if unit in ("instructions", "est_cycles"):
+        return f"{value:,.0f}"
     if unit in ("score", "KB", "count"):
         return f"{value:,.4g}" + ("" if unit == "score" else f" {unit}")
     if unit == "s":
@@ -47,7 +49,7 @@ def _cells(row: Row) -> tuple[str, ...]:
         f"{row.ratio:.3f}x",
         _percent(row.shift),
         interval,
-        f"{row.p_value:.2g}",
+        "-" if row.p_value != row.p_value else f"{row.p_value:.2g}",  # NaN: counted, no test
         row.verdict,
     )
 
@@ -69,6 +71,13 @@ def _notes(comparison: ResultComparison) -> list[str]:
 
 
 def _title(comparison: ResultComparison) -> str:
+    if comparison.rows and all(
+        row.unit in ("instructions", "est_cycles") for row in comparison.rows
+    ):
+        return (
+            "perfeng compare: counted benchmark results; a change counts when it exceeds"
+            f" {comparison.min_effect:.1%} (and the spread, where not deterministic)"
+        )
     return (
         f"perfeng compare: {_KIND[comparison.kind]}; a shift counts when p < "
         f"{comparison.alpha:g} and it exceeds {comparison.min_effect:.1%}"
