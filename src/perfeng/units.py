@@ -136,3 +136,19 @@ def human_bytes(count: float) -> str:
             return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GiB"
+
+
+_SIZE = re.compile(rf"^{_NUMBER}\s*(B|KB|MB|GB|KiB|MiB|GiB)?$", re.IGNORECASE)
+_BYTES_PER_UNIT = {"b": 1, "kb": 1000, "mb": 10**6, "gb": 10**9}
+_BYTES_PER_UNIT.update({"kib": 1024, "mib": 1024**2, "gib": 1024**3})
+
+
+def parse_size(text: str) -> int:
+    """Bytes from ``'64B'``, ``'64KB'`` (1,000 bytes, SI) or ``'64KiB'`` (1,024); bare: bytes."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        raise UsageError(f"invalid size {text!r}: use a number with B, KB, MB, KiB or MiB")
+    size = float(match.group(1)) * _BYTES_PER_UNIT[(match.group(2) or "b").lower()]
+    if not math.isfinite(size) or size > 10**15:
+        raise UsageError(f"invalid size {text!r}: too large")
+    return round(size)

@@ -329,6 +329,33 @@ def _add_assess(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(handler="perfeng.cli.assess:run")
 
 
+def _add_proxy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "proxy",
+        help="a fault-injecting TCP proxy: latency, bandwidth, timeout, reset, down, ...",
+        description="Forward --listen to --upstream, adding faults (--fault, or through the "
+        "control API). Prints its addresses, runs until SIGINT/SIGTERM. See docs/faults.md.",
+        epilog=f"exit codes:\n{exit_code_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--upstream", required=True, metavar="HOST:PORT", help="the service")
+    p.add_argument(
+        "--listen", default="127.0.0.1:0", metavar="HOST:PORT", help="default 127.0.0.1:0"
+    )
+    p.add_argument(
+        "--control", metavar="HOST:PORT", help="serve the HTTP JSON control API here (loopback)"
+    )
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a fault from the start, e.g. 'latency=200ms,jitter=50ms@25%%' (repeatable)",
+    )
+    p.add_argument("--seed", type=int, help="random seed (which connections a share touches)")
+    p.set_defaults(handler="perfeng.cli.proxy:run")
+
+
 def _add_page(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "page",
@@ -685,6 +712,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_capacity(sub)
     _add_assess(sub)
     _add_page(sub)
+    _add_proxy(sub)
     _add_diagnose(sub)
     _add_slo(sub)
     _add_monitor(sub)
