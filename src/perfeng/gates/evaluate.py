@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from perfeng.analysis.faults import worst_recovery_s
 from perfeng.gates.parser import Threshold
 from perfeng.model import histogram as hdr
 
@@ -32,7 +33,7 @@ _SUMMARY_KEY = {
     "errors": "errors",
 }
 _STORED_PERCENTILE = {percentile: key for key, percentile in hdr.PERCENTILES}
-_UNIT_SUFFIX = {"ms": "ms", "req/s": "/s", "count": ""}
+_UNIT_SUFFIX = {"ms": "ms", "req/s": "/s", "count": "", "s": "s"}
 _NO_DATA = "no data"
 
 
@@ -123,6 +124,8 @@ def _observe(threshold: Threshold, summary: Mapping[str, Any]) -> tuple[float | 
         return None, f"no requests named {name!r}"
     if threshold.unit == "ms":
         return _latency_ms(threshold, scope, summary)
+    if threshold.metric == "recovery_s":
+        return worst_recovery_s(summary.get("faults") or [])
     return float(scope[_SUMMARY_KEY[threshold.metric]]), ""
 
 

@@ -32,6 +32,7 @@ METRICS = (
     "dropped",
     "requests",
     "errors",
+    "recovery_s",
 )
 OPERATORS = ("<=", ">=", "==", "!=", "<", ">")  # two-character operators first: longest match
 SELECTOR_KEYS = ("name",)
@@ -50,8 +51,13 @@ _LATENCY_AGGREGATES: dict[str, tuple[str, float | None]] = {
     "max": ("max", None),
 }
 _TIME_METRICS = ("latency", "service_time", *PHASE_METRICS)
-_VALUE_METRICS = ("error_rate", "throughput", "dropped", "requests", "errors")
-_UNNAMED_METRICS = ("dropped",)  # dropped arrivals never became requests, so have no name
+_VALUE_METRICS = ("error_rate", "throughput", "dropped", "requests", "errors", "recovery_s")
+# dropped arrivals never became requests, so have no name; recovery is the whole service's
+_UNNAMED_METRICS = ("dropped", "recovery_s")
+_UNNAMED_WHY = {
+    "dropped": "{metric} counts arrivals that never became requests, so takes no selector",
+    "recovery_s": "{metric} is the service's recovery after a fault, so takes no selector",
+}
 _AGGREGATE_WORDS = (*_LATENCY_AGGREGATES, "p(N)", *_VALUE_METRICS)
 
 _MS_PER_TIME_UNIT = {"us": 0.001, "µs": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -239,7 +245,7 @@ def _parse_selector(s: _Scanner, metric: str) -> str | None:
     if not s.take("{"):
         return None
     if metric in _UNNAMED_METRICS:
-        s.fail(f"{metric} counts arrivals that never became requests, so takes no selector", brace)
+        s.fail(_UNNAMED_WHY[metric].format(metric=metric), brace)
     pairs: dict[str, str] = {}
     while True:
         key, value = _parse_selector_pair(s, pairs)
@@ -314,6 +320,8 @@ def _parse_limit(s: _Scanner, metric: str) -> tuple[float, str]:
         return limit.ratio(), "ratio"
     if metric == "throughput":
         return limit.rate(), "req/s"
+    if metric == "recovery_s":  # the worst fault window's time to recover (docs/faults.md)
+        return limit.time_ms() / 1000, "s"
     return limit.count(), "count"
 
 
