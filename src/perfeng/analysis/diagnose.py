@@ -19,7 +19,9 @@ the finding is "no bottleneck below the highest load tried". The rules:
   served, over unsaturated seconds, kept only when it explains the series (R^2 >= 0.8) and
   goes on in the run's second half;
 - tail_latency: p99/p50 of 10 or more, a second mode in the latency histogram, or latency
-  spikes at regular intervals, in unsaturated seconds.
+  spikes at regular intervals, in unsaturated seconds;
+- latency_drift / error_bursts / memory_trend: a soak run's, or any run's with a constant
+  load held 30 minutes or more (analysis/soak.py).
 
 Ranking: severity first (critical, warning, info), then impact: (share of requests the
 cause touches) x (how far it pushes them past the SLO, or past the unloaded baseline when no
@@ -62,6 +64,7 @@ from perfeng.analysis.seconds import (
     join,
     throughput_limit,
 )
+from perfeng.analysis.soak import soak_rules
 from perfeng.model.findings import KINDS, LIMITS, Finding
 from perfeng.model.watch import read_profile, read_resources
 
@@ -123,6 +126,7 @@ def _rules(run: Run) -> list[Finding | None]:
         tail_rule(run),
         setup_rule(run.document["summary"]),
     ]
+    found += soak_rules(run, [f.id for f in found if f is not None])
     if not any(f is not None and f.id in LIMITS for f in found):
         found.append(no_bottleneck(run))
     return found

@@ -377,6 +377,9 @@ def _finish_shards(
         attach(document)
     verdicts = evaluate_all(list(thresholds), document["summary"])
     document["summary"]["thresholds"] = [v.to_dict() for v in verdicts]
+    from perfeng.workflows.patterns import note_breakpoint
+
+    note_breakpoint(document)
     code = finish(args, document, document["interrupted"])
     if document["incomplete"] and code in (ExitCode.OK, ExitCode.THRESHOLD_FAILED):
         for note in document["notes"][1:]:

@@ -27,6 +27,9 @@ KINDS = (
     "errors",
     "memory_growth",
     "fd_growth",
+    "memory_trend",
+    "latency_drift",
+    "error_bursts",
     "connection_setup",
     "tail_latency",
     "machine_busy",
@@ -44,6 +47,7 @@ LIMITS = frozenset(
         "errors_under_load",
         "memory_growth",
         "fd_growth",
+        "memory_trend",
     }
 )
 

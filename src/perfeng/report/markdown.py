@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from perfeng.report.findings import markdown as findings_markdown
+from perfeng.report.patterns import pattern_lines
 from perfeng.units import human_ms
 
 _COLUMNS = ("p50", "p90", "p99", "p99_9", "max")
@@ -78,6 +79,8 @@ def render(document: dict[str, Any]) -> str:
         ]
     if verdicts:
         lines += ["", *_verdicts(summary)]
+    for line in pattern_lines(document):
+        lines += ["", f"**{_cell(line)}**"]
     for warning in document.get("generator", {}).get("warnings", []):
         lines += ["", f"> ⚠️ {_cell(warning)}"]
     lines += findings_markdown(document.get("findings") or [], _cell)

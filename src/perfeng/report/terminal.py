@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
+from perfeng.report.patterns import pattern_lines
 from perfeng.report.values import observed_text
 from perfeng.units import format_ms, human_ms
 
@@ -88,6 +89,8 @@ def print_summary(document: dict[str, Any], stream: TextIO, *, out_path: str | N
         mark = "[green]✓[/green]" if verdict["pass"] else "[red]✗[/red]"
         shown = observed_text(verdict["observed"], verdict.get("unit", ""))
         console.print(f"{mark} {_escape(verdict['expression'])}  (observed {shown})")
+    for line in pattern_lines(document):
+        console.print(f"[b]{_escape(line)}[/b]")
     for warning in document.get("generator", {}).get("warnings", []):
         console.print(f"[yellow]warning: {_escape(warning)}[/yellow]")
     if document.get("interrupted"):

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from perfeng.analysis.diagnose import Context, context_of, diagnose
 from perfeng.errors import UsageError
 from perfeng.model.watch import Profile, Resources, to_builtins
+from perfeng.workflows.patterns import AbortClock, note_breakpoint
 
 CHECKPOINT_EVERY_S = 10  # with a checkpoint file, the partial result is rewritten this often
 
@@ -193,11 +194,12 @@ def run_load(
             if reason is not None:
                 engine.request_stop(reason)
 
+    aborted = AbortClock()  # when an abort threshold fired: where a breakpoint ramp broke
     options = RunOptions(
         grace_s=settings.grace_s,
         seed=settings.seed,
         on_progress=progress,
-        should_abort=_abort_check(thresholds),
+        should_abort=aborted.wrap(_abort_check(thresholds)),
         shard=settings.shard,
         start_at_wall_s=settings.start_at_wall_s,
     )
@@ -210,6 +212,7 @@ def run_load(
     finally:
         resources, profile = _stop_watch(watch, engine)
     document = _document(scenario, thresholds, engine, measurements, cache, settings)
+    note_breakpoint(document, aborted.at_s)
     _attach(document, watched, resources, profile, settings)
     return Outcome(document, engine.stop_reason)
 
