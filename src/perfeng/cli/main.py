@@ -94,6 +94,7 @@ def _add_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--think-time",
         help="closed model: pause between iterations: 1s, 0.5s-2s (uniform) or pace:3s",
     )
+    _add_fault_flags(p)
     p.add_argument("--base-url", help="base URL for a flows.py file without BASE_URL")
     p.add_argument("--out", help="write the result document (JSON) to this file")
     p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
@@ -119,6 +120,22 @@ def _add_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--start-at", help=argparse.SUPPRESS)
     p.add_argument("--progress-lines", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(handler="perfeng.cli.load:run")
+
+
+def _add_fault_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("faults (a proxy in front of the target; docs/faults.md)")
+    g.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="e.g. 'latency=200ms,jitter=50ms@25%%', 'reset@10%%', 'down' (repeatable: all "
+        "share the one window --fault-at/--fault-for)",
+    )
+    g.add_argument("--fault-at", metavar="DURATION", help="when the faults start (default 0s)")
+    g.add_argument(
+        "--fault-for", metavar="DURATION", help="how long they last (default: to the end)"
+    )
 
 
 def add_watch_flags(p: argparse.ArgumentParser) -> None:
@@ -172,6 +189,29 @@ def _add_save_flags(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="with --save: a label stored with the result (repeatable)",
     )
+
+
+def _add_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "import",
+        help="turn k6, Locust, JMeter, wrk or hey results into a perfeng result document",
+        description="Read another tool's results (k6 --out json or summary JSON, Locust --csv, "
+        "JMeter JTL, wrk/wrk2 --latency text, hey text or -o csv) and write a perfeng result "
+        "that report, compare, gate, history and detect read. What the source could not give "
+        "is listed in the document's notes. See docs/import.md.",
+        epilog=f"exit codes:\n{exit_code_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", help="the tool's output file (Locust: any of the --csv files)")
+    p.add_argument(
+        "--from",
+        dest="source",
+        choices=["auto", "k6", "locust", "jmeter", "wrk", "hey"],
+        default="auto",
+        help="the tool that wrote FILE (default auto: sniffed from its content)",
+    )
+    p.add_argument("-o", "--out", required=True, help="where to write the result document")
+    p.set_defaults(handler="perfeng.cli.import_:run")
 
 
 def _add_merge(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -707,6 +747,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_load(sub)
     _add_history(sub)
     _add_merge(sub)
+    _add_import(sub)
     _add_demo(sub)
     _add_report(sub)
     _add_capacity(sub)
