@@ -151,3 +151,43 @@ def test_slow_close_delay() -> None:
     decider = Decider(_cycle(0.5))
     decider.add("c", FaultSpec(kind="slow-close", delay_ms=1500.0))
     assert decider.close_delay_s(1) == 1.5
+
+
+SCENARIO = (
+    'base_url = "http://127.0.0.1:9"\n[[requests]]\npath = "/"\n'
+    '[[workloads]]\ntype = "constant-rate"\nrate = 10\nduration = "5s"\n'
+)
+
+
+def test_toml_fault_timeline(tmp_path: Any) -> None:
+    from perfeng.scenario.toml_loader import load_toml_scenario
+
+    path = tmp_path / "s.toml"
+    path.write_text(
+        SCENARIO + '[[faults]]\nfault = "reset@10%"\nat = "1s"\nfor = "2s"\n'
+        '[[faults]]\nfault = "latency=50ms/up"\n'
+    )
+    first, second = load_toml_scenario(path).faults
+    assert (first.spec.kind, first.spec.share, first.at_s, first.for_s) == ("reset", 0.1, 1.0, 2.0)
+    assert (second.spec.direction, second.at_s, second.for_s) == ("up", 0.0, None)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('fault = "reset@x"', "[[faults]] #1: invalid fault 'reset@x' at column 7"),
+        ('at = "1s"', "[[faults]] #1: 'fault' is required"),
+        ('fault = "down"\nwhen = "1s"', "[[faults]] #1: unknown key 'when'"),
+        ('fault = "down"\nat = 5', "[[faults]] #1: 'at' must be a duration string"),
+        ('fault = "down"\nfor = "soon"', "[[faults]] #1: invalid duration 'soon'"),
+    ],
+)
+def test_toml_fault_errors(tmp_path: Any, table: str, message: str) -> None:
+    from perfeng.errors import ConfigError
+    from perfeng.scenario.toml_loader import load_toml_scenario
+
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO + "[[faults]]\n" + table + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_toml_scenario(path)
+    assert message in str(caught.value) and str(path) in str(caught.value)

@@ -35,6 +35,14 @@ def _flags(args: argparse.Namespace) -> Any:
     )
 
 
+def faults_of(args: argparse.Namespace) -> tuple[Any, ...]:
+    """``--fault`` with ``--fault-at``/``--fault-for`` (a scenario's [[faults]] come with it)."""
+    from perfeng.proxy.timeline import timed_faults
+
+    specs = getattr(args, "fault", None) or []
+    return timed_faults(specs, getattr(args, "fault_at", None), getattr(args, "fault_for", None))
+
+
 def build_scenario(args: argparse.Namespace) -> Any:
     """A URL, a .toml file or a .py file; load flags given on the command line win."""
     from perfeng.scenario.patterns import with_pattern_thresholds
@@ -82,7 +90,9 @@ def describe_plan(scenario: Any) -> str:
     lines = [f"scenario: {scenario.source} -> {scenario.base_url}"]
     for workload in scenario.workloads:
         plan = workload.plan()
-        expected = count_arrivals(plan) if plan.model == "open" else None
+        # a pattern's plan knows its count (the integral): a soak's millions at once
+        counted = plan.model == "open" and workload.type != "pattern"
+        expected = count_arrivals(plan) if counted else plan.expected_requests
         lines.append(
             f"workload {workload.name} ({workload.type}, {plan.model} model), {plan.duration_s:g}s:"
         )
@@ -102,6 +112,9 @@ def describe_plan(scenario: Any) -> str:
         lines.append(f"flow: {scenario.flow.__name__} (Python)")
     for threshold in scenario.thresholds:
         lines.append(f"threshold: {threshold}")
+    for fault in getattr(scenario, "faults", ()):
+        lasting = "to the end" if fault.for_s is None else f"for {fault.for_s:g}s"
+        lines.append(f"fault: {fault.spec.text} at {fault.at_s:g}s {lasting}")
     return "\n".join(lines)
 
 
@@ -113,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         check_writable(args.out)
     scenario = build_scenario(args)
+    faults = faults_of(args) + tuple(getattr(scenario, "faults", ()))
+    if faults and (getattr(args, "cluster", None) or getattr(args, "workers", None)):
+        raise UsageError("faults need one generator: drop --workers/--cluster (docs/faults.md)")
     if getattr(args, "cluster", None) and not args.dry_run:
         return run_cluster(args, scenario)
     if getattr(args, "workers", None) and not args.dry_run:
@@ -185,6 +201,7 @@ def execute(
         on_progress=lines.progress if worker else live.update,
         on_recorder=lines.recorder if worker and lines.totals else None,
         argv=sys.argv[1:],
+        faults=faults_of(args),
         **_shard_settings(args),
     )
     if watching is None:

@@ -81,18 +81,21 @@ class FaultProxy:
         self._server: asyncio.Server | None = None
         self._next_id = 0
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._address: tuple[str, int] | None = None
 
     @property
     def address(self) -> tuple[str, int]:
-        assert self._server is not None, "start() the proxy first"
-        host, port = self._server.sockets[0].getsockname()[:2]
-        return str(host), int(port)
+        """Where it listens (kept after ``stop``, for the record)."""
+        assert self._address is not None, "start() the proxy first"
+        return self._address
 
     async def start(self) -> FaultProxy:
         self.loop = asyncio.get_running_loop()
         self._server = await self.loop.create_server(
             lambda: _ClientSide(self), self.listen[0], self.listen[1], backlog=1024
         )
+        host, port = self._server.sockets[0].getsockname()[:2]
+        self._address = str(host), int(port)
         return self
 
     async def stop(self) -> None:

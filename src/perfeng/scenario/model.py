@@ -159,6 +159,7 @@ class Scenario:
     client: ClientOptions = field(default_factory=ClientOptions)
     flow: Flow | None = None
     source: str = "command line"
+    faults: tuple[Any, ...] = ()  # perfeng.proxy.timeline.TimedFault ([[faults]])
 
     def describe(self) -> dict[str, Any]:
         return {

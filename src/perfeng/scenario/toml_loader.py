@@ -54,6 +54,7 @@ TOP_KEYS = (
     "think_time",
     "requests",
     "workloads",
+    "faults",
 )
 DATA_KEYS = ("file", "order")
 THINK_TIME_KEYS = ("constant", "uniform", "pacing")
@@ -109,6 +110,7 @@ def load_toml_scenario(path: str | Path) -> Scenario:
         data=data,
         client=_client(top),
         source=str(path),
+        faults=_faults(top, path),
     )
 
 
@@ -303,6 +305,22 @@ def _thresholds(top: _Table) -> tuple[str, ...]:
         if not isinstance(item, str) or not item.strip():
             raise top.fail_key("thresholds", f"{item!r} is not a threshold such as 'p99<200ms'")
     return tuple(item.strip() for item in items)
+
+
+def _faults(top: _Table, path: Path) -> tuple[Any, ...]:
+    """``[[faults]]``: fault, at, for (docs/faults.md); checked by perfeng.proxy.timeline."""
+    from perfeng.proxy.timeline import timed_fault_of
+
+    value = top.get("faults", (list,), "an array of tables ([[faults]])")
+    faults = []
+    for index, entry in enumerate(value or [], start=1):
+        if not isinstance(entry, dict):
+            raise top.fail_key("faults", f"entry #{index} is not a table ([[faults]])")
+        try:
+            faults.append(timed_fault_of(entry, f"[[faults]] #{index}"))
+        except UsageError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    return tuple(faults)
 
 
 # ---- data and think time -----------------------------------------------------------------

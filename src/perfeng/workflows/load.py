@@ -62,6 +62,8 @@ class LoadSettings:
     stop_requested: Callable[[], str | None] | None = None
     # handed the recorder once a second, after on_progress (a worker's running totals)
     on_recorder: Callable[[Any], None] | None = None
+    # workflows.faults.TimedFault: a fault proxy in front of the target (docs/faults.md)
+    faults: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -203,15 +205,20 @@ def run_load(
         shard=settings.shard,
         start_at_wall_s=settings.start_at_wall_s,
     )
-    engine = Engine(scenario, MonotonicClock(), options)
+    from perfeng.workflows.faults import FaultRun
     from perfeng.workflows.metadata import collect
 
+    faults = FaultRun.start(scenario, settings.faults, settings.seed)
+    engine = Engine(faults.scenario, MonotonicClock(), options)
     collect(0.0, 0.0, list(settings.argv))  # reads git once now, not in the middle of the load
     try:
+        faults.arm()
         measurements = _run_loop(engine)
     finally:
         resources, profile = _stop_watch(watch, engine)
+        faults.stop()
     document = _document(scenario, thresholds, engine, measurements, cache, settings)
+    faults.attach(document, thresholds)
     note_breakpoint(document, aborted.at_s)
     _attach(document, watched, resources, profile, settings)
     return Outcome(document, engine.stop_reason)

@@ -327,6 +327,8 @@ class Client:
         pump: Callable[[Connection], bool] | None = None,
     ) -> Connection:
         conn = await pool.connect(want_headers=want_headers, want_body=want_body)
+        if conn.closed:  # reset between the handshake and this write (an accept-and-RST)
+            raise RequestFailed(ErrorClass.RESET, "connection reset by peer")
         return await self._send_on(conn, data, head, want_headers, want_body, pump)
 
     async def warm(self, pool: Pool, count: int) -> None:
