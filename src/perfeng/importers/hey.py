@@ -14,7 +14,15 @@ import io
 import re
 
 from perfeng.importers import classes
-from perfeng.importers.parsed import ParseError, Request, Samples, Source, Spectrum, Summaries
+from perfeng.importers.parsed import (
+    ParseError,
+    Request,
+    Samples,
+    Source,
+    Spectrum,
+    Summaries,
+    check_line_end,
+)
 
 NAME = "all"  # hey tests one URL and records no name
 CSV_HEADER = (
@@ -105,6 +113,7 @@ def _error_section(text: str) -> tuple[dict[str, int], int, list[str]]:
 def parse_csv(text: str) -> Samples:
     if not looks_like_csv(text):
         raise ParseError(f"not hey -o csv output: the header is not {CSV_HEADER!r}", 1)
+    check_line_end(text)
     rows = list(csv.reader(io.StringIO(text)))
     requests = [_request(row, number) for number, row in enumerate(rows[1:], 2) if row]
     if not requests:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import cast
 
 from perfeng.importers import classes
-from perfeng.importers.parsed import ParseError, Request, Samples, Source
+from perfeng.importers.parsed import ParseError, Request, Samples, Source, check_line_end
 
 _NS_PER_MS = 1_000_000
 # JMeter 2.13's default CSV columns, written without a header unless print_field_names=true
@@ -58,6 +58,7 @@ def parse_csv(text: str) -> Samples:
         raise ParseError(
             "not a JMeter CSV JTL: no 'timeStamp' header nor an epoch-ms first field", 1
         )
+    check_line_end(text)
     delimiter = "\t" if text.startswith("timeStamp\t") else ","
     rows = csv.reader(io.StringIO(text), delimiter=delimiter)
     notes = list(_NOTES)

@@ -14,7 +14,7 @@ import csv
 import io
 
 from perfeng.importers import classes
-from perfeng.importers.parsed import ParseError, Second, Source, Spectrum, Summaries
+from perfeng.importers.parsed import ParseError, Second, Source, Spectrum, Summaries, check_line_end
 
 STATS_HEADER = "Type,Name,Request Count,Failure Count"
 HISTORY_HEADER = "Timestamp,User Count,Type,Name"
@@ -42,6 +42,7 @@ def kind_of(text: str) -> str | None:
 def _rows(text: str, header: str, what: str) -> list[tuple[int, dict[str, str]]]:
     if not text.startswith(header):
         raise ParseError(f"not Locust's {what} CSV: the header does not start {header!r}", 1)
+    check_line_end(text)
     reader = csv.reader(io.StringIO(text))
     columns = next(reader)
     rows = []

@@ -22,6 +22,16 @@ class ParseError(ValueError):
         self.line = line
 
 
+def check_line_end(text: str) -> None:
+    """Tools end every row of their CSVs with a line end: a file whose last line has none was
+    cut while being written (its last row may be missing fields, or digits)."""
+    if not text.endswith("\n"):
+        raise ParseError(
+            "the last line has no line end: the file is cut short (truncated file?)",
+            text.count("\n") + 1,
+        )
+
+
 class Request(NamedTuple):
     """One request as the tool recorded it. Times are integer nanoseconds, ``start_ns`` from
     the epoch; a phase the tool did not record is -1."""

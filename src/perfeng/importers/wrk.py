@@ -19,9 +19,9 @@ _SIZE_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
 _RUNNING = re.compile(r"^Running (\S+) test @ (\S+)", re.M)
 _LATENCY = re.compile(r"^\s*Latency\s+(\S+)\s+(\S+)\s+(\S+)", re.M)
 _PERCENTILE = re.compile(r"^\s*(\d+(?:\.\d+)?)%\s+(\S+)\s*$")
-_SPECTRUM_ROW = re.compile(r"^\s*(\d+\.\d+)\s+(\d\.\d+)\s+(\d+)\s+(?:\d+\.\d+|inf)\s*$")
+_SPECTRUM_ROW = re.compile(r"^\s*(\d+\.\d+)\s+(\d\.\d+)\s+(\d+)(?:\s+(?:\d+\.\d+|inf))?\s*$")
 _MEAN = re.compile(r"#\[Mean\s*=\s*([\d.]+),")
-_MAX = re.compile(r"#\[Max\s*=\s*([\d.]+),\s*Total count\s*=\s*(\d+)")
+_MAX = re.compile(r"#\[Max\s*=\s*([\d.]+),\s*Total ?count\s*=\s*([\d.]+)\]", re.I)
 _TOTAL = re.compile(r"^\s*(\d+) requests in (\S+), (\S+) read", re.M)
 _SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
@@ -56,6 +56,7 @@ def parse(text: str) -> Summaries:
         )
     spectrum, version = _latencies(text)
     requests, errors, by_class, notes = _counts(text, int(total.group(1)))
+    notes += _calibration_note(text, int(total.group(1)))
     spectrum = Spectrum(
         requests=requests,
         errors=errors,
@@ -151,6 +152,18 @@ def _counts(text: str, answered: int) -> tuple[int, int, dict[str, int], list[st
         )
     failed = connect + read + write + timeout
     return answered + failed, failed + non_2xx, {k: v for k, v in by_class.items() if v}, notes
+
+
+def _calibration_note(text: str, answered: int) -> list[str]:
+    """wrk2 leaves its calibration period (the first seconds) out of its histogram."""
+    top = _MAX.search(text)
+    counted = round(float(top.group(2))) if top else answered
+    if counted >= answered:
+        return []
+    return [
+        f"wrk2's spectrum holds {counted} of the {answered} requests (it leaves its calibration"
+        " period out); the distribution is scaled to all of them"
+    ]
 
 
 def _latency_notes(version: str, points: int) -> list[str]:
