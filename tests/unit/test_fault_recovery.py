@@ -140,3 +140,23 @@ def test_recovery_threshold_errors(text: str, column: int, reason: str) -> None:
     with pytest.raises(ThresholdSyntaxError) as caught:
         parse_threshold(text)
     assert caught.value.column == column and reason in str(caught.value)
+
+
+def test_findings_for_no_and_slow_recovery() -> None:
+    from perfeng.analysis.faults import fault_findings
+
+    never = fault_outcomes(_series({at: {"errors": 100} for at in range(4, 12)}), [WINDOW])
+    (finding,) = fault_findings({"faults": to_builtins(never)})
+    assert finding.id == "no_recovery" and finding.severity == "critical"
+    assert (
+        finding.title
+        == "No recovery after the reset fault at 4 s (not recovered before the run ended)"
+    )
+    assert finding.figures["lost"] == 800 and finding.window_s == [4.0, 6.0]
+    late = _series({at: {"p99": 50} for at in range(4, 12)}, length=20)
+    (slow,) = fault_findings({"faults": to_builtins(fault_outcomes(late, [WINDOW]))})
+    assert slow.id == "slow_recovery" and slow.severity == "warning"
+    assert slow.figures["recovery_s"] == 6.0 and slow.window_s == [6.0, 12.0]
+    quick = fault_outcomes(_series({4: {"errors": 9}}), [WINDOW])
+    assert fault_findings({"faults": to_builtins(quick)}) == []
+    assert fault_findings({}) == []

@@ -42,6 +42,7 @@ from perfeng.analysis.evidence import (
     Run,
     contended,
 )
+from perfeng.analysis.faults import fault_findings
 from perfeng.analysis.phases import setup_rule
 from perfeng.analysis.rules_load import (
     errors_rule,
@@ -125,6 +126,7 @@ def _rules(run: Run) -> list[Finding | None]:
         growth_rule(run, "fds"),
         tail_rule(run),
         setup_rule(run.document["summary"]),
+        *fault_findings(run.document["summary"]),
     ]
     found += soak_rules(run, [f.id for f in found if f is not None])
     if not any(f is not None and f.id in LIMITS for f in found):

@@ -30,7 +30,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from perfeng.model import histogram as hdr
-from perfeng.model.faults import FaultOutcome, FaultWindow
+from perfeng.model.faults import FaultOutcome, FaultWindow, read_outcomes
+from perfeng.model.findings import Finding
+from perfeng.units import human_ms
 
 P99_FACTOR = 1.5
 P99_FLOOR_MS = 1.0
@@ -190,3 +192,75 @@ def worst_recovery_s(outcomes: Sequence[dict[str, Any]]) -> tuple[float | None, 
     if never:
         return None, f"the {never[0]['kind']} fault at {never[0]['start_s']:g}s did not recover"
     return max(float(o["recovery_s"]) for o in outcomes), ""
+
+
+SLOW_RECOVERY_S = 5.0  # longer than this after the fault ends is a slow recovery (a finding)
+
+
+def fault_findings(summary: dict[str, Any]) -> list[Finding]:
+    """A finding per window that never recovered (critical) or took longer than
+    SLOW_RECOVERY_S (warning); docs/faults.md#findings."""
+    found = []
+    for outcome in read_outcomes(summary.get("faults") or []):
+        if outcome.recovery_s is None:
+            found.append(_no_recovery(outcome))
+        elif outcome.recovery_s > SLOW_RECOVERY_S:
+            found.append(_slow_recovery(outcome))
+    return found
+
+
+def _evidence(outcome: FaultOutcome) -> list[str]:
+    during = (
+        f"during the fault ({outcome.start_s:g}-{outcome.end_s:g} s): "
+        f"{outcome.error_rate:.1%} failed, p99 {human_ms(outcome.p99_ms)}"
+    )
+    if outcome.baseline_p99_ms is None or outcome.baseline_error_rate is None:
+        return [during, outcome.note]
+    band = (
+        f"normal is p99 <= {human_ms(outcome.baseline_p99_ms * P99_FACTOR + P99_FLOOR_MS)} and "
+        f"error rate <= {outcome.baseline_error_rate + ERROR_RATE_MARGIN:.1%} "
+        f"for {STEADY_SECONDS} s in a row (baseline p99 {human_ms(outcome.baseline_p99_ms)})"
+    )
+    return [during, band, f"{outcome.lost:,} requests lost (failed or dropped)"]
+
+
+def _figures(outcome: FaultOutcome) -> dict[str, float | int | str | None]:
+    return {
+        "fault": outcome.fault,
+        "recovery_s": outcome.recovery_s,
+        "error_rate": outcome.error_rate,
+        "lost": outcome.lost,
+    }
+
+
+def _no_recovery(outcome: FaultOutcome) -> Finding:
+    return Finding(
+        id="no_recovery",
+        title=f"No recovery after the {outcome.kind} fault at {outcome.start_s:g} s "
+        f"({outcome.note})",
+        severity="critical",
+        impact=round(max(outcome.error_rate, 0.01) * 10, 4),
+        evidence=_evidence(outcome),
+        figures=_figures(outcome),
+        window_s=[outcome.start_s, outcome.end_s],
+        next_step="Look for what the fault left behind: connection pools holding dead "
+        "connections, retries piling up, a circuit breaker that never closes, caches cold "
+        "for good. Run longer after the fault to see whether it recovers at all.",
+    )
+
+
+def _slow_recovery(outcome: FaultOutcome) -> Finding:
+    assert outcome.recovery_s is not None
+    return Finding(
+        id="slow_recovery",
+        title=f"Slow recovery: {outcome.recovery_s:g} s back to normal after the "
+        f"{outcome.kind} fault at {outcome.start_s:g} s",
+        severity="warning",
+        impact=round(outcome.recovery_s / SLOW_RECOVERY_S * max(outcome.error_rate, 0.01), 4),
+        evidence=_evidence(outcome),
+        figures=_figures(outcome),
+        window_s=[outcome.end_s, outcome.end_s + outcome.recovery_s],
+        next_step="Find what takes time to come back: reconnect back-off, pool re-warming, "
+        "queued work draining, retry storms. Shorter timeouts and jittered retries usually "
+        "shorten recovery.",
+    )
