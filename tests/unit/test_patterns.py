@@ -162,3 +162,11 @@ def test_a_wrong_pattern_table_is_one_line(tmp_path: Path, workload: str, messag
     with pytest.raises(ConfigError, match=message) as info:
         load_toml_scenario(path)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("pattern", ["smoke", "load", "stress", "spike", "soak", "breakpoint"])
+def test_the_expected_count_is_the_schedule_s(pattern: str) -> None:
+    from perfeng.engine.schedule import count_arrivals
+
+    plan = make_pattern(pattern, peak=37.0, duration_s=47.0).plan()
+    assert plan.expected_requests == count_arrivals(plan)

@@ -70,6 +70,7 @@ class Shape:
     shares: Callable[[float], tuple[tuple[float, float], ...]]  # D -> ((seconds, share of P))
     max_duration_s: float | None = None
     start_share: float = 0.0  # the share of P the first stage starts from
+    note: str | None = None  # what the run adds, for --dry-run
 
 
 def _fixed(*parts: tuple[float, float]) -> Callable[[float], tuple[tuple[float, float], ...]]:
@@ -84,7 +85,7 @@ def _soak(duration: float) -> tuple[tuple[float, float], ...]:
 
 SHAPES: dict[str, Shape] = {
     "smoke": Shape(
-        "a tiny constant load: does the script work and does the target answer?",
+        "a tiny constant load, a sanity check of the script and the target",
         30.0,
         (5.0, 3),
         _fixed((1.0, 1.0)),
@@ -114,12 +115,16 @@ SHAPES: dict[str, Shape] = {
         4 * 3600.0,
         None,
         _soak,
+        note="checks over the hold: latency drift, error bursts, and memory growth of a "
+        "target watched with --target-pid or --target-cmd",
     ),
     "breakpoint": Shape(
         "one linear ramp from 0 to the peak, stopped by an abort threshold",
         600.0,
         (10_000.0, 1_000),
         _fixed((1.0, 1.0)),
+        note="the first abort threshold that fails stops it; the result says where "
+        "(summary.breakpoint)",
     ),
 }
 PATTERNS = tuple(SHAPES)
@@ -204,6 +209,8 @@ class Pattern:
                 f"{_amount(stage.start)} -> {_amount(stage.end)}"
             )
             at += stage.duration_s
+        if shape.note:
+            lines.append(f"  {shape.note}")
         return lines
 
 
