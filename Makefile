@@ -40,15 +40,17 @@ test: lint typecheck
 # (TLS certificates), chromium (the HTML report is checked in a real headless browser),
 # postgresql (the history store's tests start a real server from its initdb and pg_ctl),
 # prometheus (promtool checks and unit-tests the SLO rules; the monitoring tests start a real
-# Prometheus on loopback with a temporary TSDB).
+# Prometheus on loopback with a temporary TSDB), jmeter and hey (perfeng import reads what
+# they write after a short real run).
 system-deps:
 	@if command -v nginx >/dev/null && command -v wrk >/dev/null && command -v openssl >/dev/null \
 		&& command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 \
-		&& command -v prometheus >/dev/null && command -v promtool >/dev/null; then \
-		echo "system-deps: nginx, wrk, openssl, chromium, postgresql and prometheus already installed"; \
+		&& command -v prometheus >/dev/null && command -v promtool >/dev/null \
+		&& command -v jmeter >/dev/null && command -v hey >/dev/null; then \
+		echo "system-deps: nginx, wrk, openssl, chromium, postgresql, prometheus, jmeter and hey already installed"; \
 	else \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			nginx-light wrk openssl chromium postgresql prometheus; \
+			nginx-light wrk openssl chromium postgresql prometheus jmeter hey; \
 	fi
 
 bench: $(BENCH_STAMP) system-deps
