@@ -211,10 +211,17 @@ def points_and_curves(
 Panel = tuple[str, str, Sequence[Series], bool]  # title, y label, series, log y
 
 
-def timeline(panels: Sequence[Panel], *, dashed: Sequence[str] = (), bars: str = "") -> str:
+def timeline(
+    panels: Sequence[Panel],
+    *,
+    dashed: Sequence[str] = (),
+    bars: str = "",
+    shaded: Sequence[tuple[float, float, str]] = (),
+) -> str:
     """Panels stacked over one shared time axis: what happened at the same second lines up
     (throughput, latency, errors, the target's CPU and memory). One figure with fixed margins
-    is drawn once, where separate tight-cropped charts cost two draws each."""
+    is drawn once, where separate tight-cropped charts cost two draws each. ``shaded`` spans
+    (start, end, label) are drawn on every panel: the fault windows."""
     plt = _pyplot()
     figure, axes_list = plt.subplots(
         len(panels), 1, figsize=(7.5, 1.55 * len(panels) + 0.5), sharex=True, squeeze=False
@@ -231,6 +238,7 @@ def timeline(panels: Sequence[Panel], *, dashed: Sequence[str] = (), bars: str =
         _finish(axes, title, "", ylabel, legend=False)
         if series:
             axes.legend(loc="upper left", fontsize=7, frameon=False, ncol=3)
+        _shade(axes, shaded, label=axes is axes_list[0, 0])
     axes_list[-1, 0].set_xlabel("seconds from the start")
     figure.subplots_adjust(left=0.1, right=0.98, top=0.96, bottom=0.07, hspace=0.5)
     buffer = io.StringIO()
@@ -238,6 +246,21 @@ def timeline(panels: Sequence[Panel], *, dashed: Sequence[str] = (), bars: str =
     plt.close(figure)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
+
+
+def _shade(axes: Any, spans: Sequence[tuple[float, float, str]], *, label: bool) -> None:
+    for start, end, text in spans:
+        axes.axvspan(start, max(end, start + 0.05), color="#f59e0b", alpha=0.18, linewidth=0)
+        if label:
+            axes.text(
+                start,
+                1.0,
+                f" {text}",
+                transform=axes.get_xaxis_transform(),
+                fontsize=7,
+                va="top",
+                color="#b45309",
+            )
 
 
 def _bars(axes: Any, series: Sequence[Series]) -> None:

@@ -10,6 +10,8 @@ import html
 from typing import Any
 
 from perfeng.report import charts
+from perfeng.report.faults import html_table as faults_html
+from perfeng.report.faults import spans as fault_spans
 from perfeng.report.values import observed_text
 from perfeng.report.watch_html import CSS as WATCH_CSS
 from perfeng.report.watch_html import DASHED as WATCH_DASHED
@@ -225,7 +227,14 @@ def run_sections(document: dict[str, Any], spectrum: Spectrum | None) -> str:
     """Everything about one run below its heading: findings first, then the evidence."""
     summary = document["summary"]
     panels = _timeseries_panels(summary) + resource_panels(document)  # one time axis
-    figures = [charts.timeline(panels, dashed=("target", *WATCH_DASHED), bars="Errors by class")]
+    figures = [
+        charts.timeline(
+            panels,
+            dashed=("target", *WATCH_DASHED),
+            bars="Errors by class",
+            shaded=fault_spans(document),
+        )
+    ]
     if spectrum is not None:
         figures.append(
             charts.percentile_distribution(
@@ -238,6 +247,7 @@ def run_sections(document: dict[str, Any], spectrum: Spectrum | None) -> str:
         + _cards(summary)
         + _warnings(document)
         + _thresholds(summary)
+        + faults_html(document)
         + "".join(f"<figure>{svg}</figure>" for svg in figures)
         + flame_html(document)
         + _names(summary)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from perfeng.report.faults import markdown_lines
 from perfeng.report.findings import markdown as findings_markdown
 from perfeng.report.patterns import pattern_lines
 from perfeng.units import human_ms
@@ -81,6 +82,7 @@ def render(document: dict[str, Any]) -> str:
         lines += ["", *_verdicts(summary)]
     for line in pattern_lines(document):
         lines += ["", f"**{_cell(line)}**"]
+    lines += markdown_lines(document, _cell)
     for warning in document.get("generator", {}).get("warnings", []):
         lines += ["", f"> ⚠️ {_cell(warning)}"]
     lines += findings_markdown(document.get("findings") or [], _cell)

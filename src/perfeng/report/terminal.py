@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
+from perfeng.report.faults import terminal_table
 from perfeng.report.patterns import pattern_lines
 from perfeng.report.values import observed_text
 from perfeng.units import format_ms, human_ms
@@ -91,6 +92,9 @@ def print_summary(document: dict[str, Any], stream: TextIO, *, out_path: str | N
         console.print(f"{mark} {_escape(verdict['expression'])}  (observed {shown})")
     for line in pattern_lines(document):
         console.print(f"[b]{_escape(line)}[/b]")
+    faults = terminal_table(document)
+    if faults is not None:
+        console.print(faults)
     for warning in document.get("generator", {}).get("warnings", []):
         console.print(f"[yellow]warning: {_escape(warning)}[/yellow]")
     if document.get("interrupted"):

@@ -14,4 +14,6 @@ def observed_text(value: float | None, unit: str) -> str:
         return f"{format_ms(value)} ms"
     if unit == "req/s":
         return f"{value:,.1f} req/s"
+    if unit == "s":
+        return f"{value:.1f} s"
     return f"{value:,.0f}"
