@@ -286,20 +286,25 @@ def run_workers(args: argparse.Namespace, scenario: Any) -> int:
     show = not (args.quiet or args.json)
     if show:
         print(f"perfeng: {count} workers, each with its share of the plan", file=sys.stderr)
+    from perfeng.workflows.patterns import AbortClock
+
     folder = Path(tempfile.mkdtemp(prefix="perfeng-workers-"))
+    clock = AbortClock()  # when the merged figures aborted: where a breakpoint ramp broke
     with watched_elsewhere(watching, scenario.base_url) as observed:
         outcome = pool.run_workers(
             worker_args(sys.argv[2:]),
             count,
             folder,
             _show_workers if show else lambda _l: None,
-            _abort_judge(thresholds),
+            clock.wrap(_abort_judge(thresholds)),
         )
     if show:
         print(file=sys.stderr)
     if not outcome.documents:
         raise UsageError(f"no worker wrote a result; see the logs in {folder}")
-    return _finish_shards(args, outcome, _planned(scenario), thresholds, {}, observed.attach)
+    return _finish_shards(
+        args, outcome, _planned(scenario), thresholds, {}, observed.attach, clock.at_s
+    )
 
 
 def _abort_judge(thresholds: Any) -> Any:
@@ -326,7 +331,10 @@ def run_cluster(args: argparse.Namespace, scenario: Any) -> int:
     from perfeng.workflows import cluster
 
     thresholds = _check_shardable(args, scenario)
+    from perfeng.workflows.patterns import AbortClock
+
     client = cluster.connect(args.cluster)
+    clock = AbortClock()
     show = not (args.quiet or args.json)
     try:
         count = len(cluster.workers_alive(client))
@@ -337,7 +345,7 @@ def run_cluster(args: argparse.Namespace, scenario: Any) -> int:
             client,
             argv,
             _show_workers if show else lambda _latest: None,
-            judge=_abort_judge(thresholds),
+            judge=clock.wrap(_abort_judge(thresholds)),
         )
     finally:
         client.close()
@@ -345,7 +353,8 @@ def run_cluster(args: argparse.Namespace, scenario: Any) -> int:
         print(file=sys.stderr)
     if not outcome.documents:
         raise UsageError("no Dask worker returned a result")
-    return _finish_shards(args, outcome, _planned(scenario), thresholds, {"cluster": info})
+    planned = _planned(scenario)
+    return _finish_shards(args, outcome, planned, thresholds, {"cluster": info}, None, clock.at_s)
 
 
 def _check_shardable(args: argparse.Namespace, scenario: Any, watch_allowed: bool = False) -> Any:
@@ -376,6 +385,7 @@ def _finish_shards(
     thresholds: Any,
     extra: dict[str, Any],
     attach: Callable[[dict[str, Any]], None] | None = None,
+    aborted_at_s: float | None = None,
 ) -> int:
     """One result from the shards' (``workflows.workers.Outcome``): merged, watched,
     judged, written."""
@@ -396,7 +406,7 @@ def _finish_shards(
     document["summary"]["thresholds"] = [v.to_dict() for v in verdicts]
     from perfeng.workflows.patterns import note_breakpoint
 
-    note_breakpoint(document)
+    note_breakpoint(document, aborted_at_s)
     code = finish(args, document, document["interrupted"])
     if document["incomplete"] and code in (ExitCode.OK, ExitCode.THRESHOLD_FAILED):
         for note in document["notes"][1:]:
