@@ -236,7 +236,8 @@ def timeline(
             if log_y and any(y for _, _, ys in series for y in ys if y):
                 axes.set_yscale("log")
         _finish(axes, title, "", ylabel, legend=False)
-        if series:
+        # an imported result may have no series at all: no legend then (matplotlib warns)
+        if series and axes.get_legend_handles_labels()[0]:
             axes.legend(loc="upper left", fontsize=7, frameon=False, ncol=3)
         _shade(axes, shaded, label=axes is axes_list[0, 0])
     axes_list[-1, 0].set_xlabel("seconds from the start")
