@@ -51,8 +51,10 @@ def breakpoint_of(document: dict[str, Any], aborted_at_s: float | None = None) -
     plan = ramp["plan"]
     reason = document.get("interrupted")
     aborted = isinstance(reason, str) and reason.startswith(ABORT)
-    ran_s = float(document["metadata"]["duration_s"])
-    at_s = min(aborted_at_s if aborted and aborted_at_s is not None else ran_s, plan["duration_s"])
+    at_s = float(plan["duration_s"])  # a ramp nothing stopped reached its end
+    if reason:  # the last answer of a stopped run came at most a drain after the stop
+        ran_s = float(document["metadata"]["duration_s"])
+        at_s = min(aborted_at_s if aborted and aborted_at_s is not None else ran_s, at_s)
     load = value_at(plan["stages"], at_s)
     closed = plan["model"] == "closed"
     return Breakpoint(
