@@ -146,7 +146,9 @@ def error_bursts(seconds: Sequence[Second]) -> tuple[list[Burst], float]:
         return [], 0.0
     rate = errors / requests
     bound = BURST_ALPHA / max(len(seconds), 1)
-    flagged = [s for s in seconds if s.errors >= 3 and _tail(s.errors, s.requests * rate) < bound]
+    candidates = [s for s in seconds if s.errors >= 3]
+    tails = _tails([s.errors for s in candidates], [s.requests * rate for s in candidates])
+    flagged = [s for s, tail in zip(candidates, tails, strict=True) if tail < bound]
     if len(flagged) > BURSTS_AT_MOST * len(seconds):
         return [], rate
     bursts: list[Burst] = []
@@ -165,11 +167,15 @@ def error_bursts(seconds: Sequence[Second]) -> tuple[list[Burst], float]:
     return bursts, rate
 
 
-def _tail(k: int, mean: float) -> float:
-    """P(X >= k) for X ~ Poisson(mean)."""
+def _tails(counts: list[int], means: list[float]) -> list[float]:
+    """P(X >= k) for X ~ Poisson(mean), for each (k, mean); at once, as a day has 86,400."""
+    if not counts:
+        return []
+    import numpy as np
     from scipy.stats import poisson
 
-    return float(poisson.sf(k - 1, mean))
+    tails = poisson.sf(np.asarray(counts) - 1, np.asarray(means))
+    return [float(t) for t in tails]
 
 
 # ---- memory ---------------------------------------------------------------------------------
