@@ -20,12 +20,17 @@ _CAUSES: tuple[tuple[re.Pattern[str], ErrorClass], ...] = (
 )
 
 
+# plain strings: an enum member's .value costs a descriptor call, once per failed request
+_HTTP_4XX, _HTTP_5XX = ErrorClass.HTTP_4XX.value, ErrorClass.HTTP_5XX.value
+_PROTOCOL, _CHECK_FAILED = ErrorClass.PROTOCOL.value, ErrorClass.CHECK_FAILED.value
+
+
 def of_status(status: int) -> str | None:
     """The class of a failed request that got this status; None below 400."""
     if 400 <= status < 500:
-        return ErrorClass.HTTP_4XX.value
+        return _HTTP_4XX
     if status >= 500:
-        return ErrorClass.HTTP_5XX.value
+        return _HTTP_5XX
     return None
 
 
@@ -43,8 +48,4 @@ def of_text(text: str) -> str | None:
 def of_failure(status: int, text: str) -> str:
     """A request the tool counted as failed: by status, else by text, else ``protocol``
     when no answer came, else ``check_failed`` (an answer the tool's assertion refused)."""
-    return (
-        of_status(status)
-        or of_text(text)
-        or (ErrorClass.PROTOCOL.value if status == 0 else ErrorClass.CHECK_FAILED.value)
-    )
+    return of_status(status) or of_text(text) or (_PROTOCOL if status == 0 else _CHECK_FAILED)
