@@ -130,6 +130,13 @@ def test_hey_errors_are_classified_from_their_text() -> None:
     assert spectrum.errors_by_class == {"connect": 20, "timeout": 2}
 
 
+def test_hey_without_a_single_answer_has_no_latency_figures() -> None:
+    summary = _summary(DATA / "hey_refused.txt")
+    assert (summary["requests"], summary["errors"]) == (20, 20)
+    assert summary["errors_by_class"]["connect"] == 20
+    assert set(summary["latency_ms"].values()) == {None}
+
+
 def test_hey_csv_is_exact() -> None:
     rows = (DATA / "hey.csv").read_text().splitlines()[1:]
     summary = _summary(DATA / "hey.csv")
@@ -270,6 +277,16 @@ def test_unknown_and_empty_files(tmp_path: Path) -> None:
         import_file(tmp_path / "empty.json")
     with pytest.raises(ConfigError, match="no such file"):
         import_file(tmp_path / "missing.jtl")
+
+
+def test_impossible_figures_are_refused(tmp_path: Path) -> None:
+    text = (DATA / "k6" / "summary_export.json").read_text()
+    (tmp_path / "summary.json").write_text(text.replace('"passes": 4', '"passes": 400'))
+    with pytest.raises(ConfigError, match="error_rate must be a number between 0 and 1"):
+        import_file(tmp_path / "summary.json")
+    header = "timeStamp,elapsed,label,responseCode,success\n"
+    with pytest.raises(ParseError, match="negative"):
+        jmeter.parse_csv(header + "1796361246707,-5,api,200,true\n")
 
 
 def test_gzipped_k6_points(tmp_path: Path) -> None:

@@ -139,7 +139,7 @@ def _spread(counts: dict[int, int], low: float, high: float, count: int) -> None
 
 
 def _name_stats(spectrum: Spectrum) -> NameStats:
-    latency = reconstruct(spectrum.requests, spectrum.percentiles, spectrum.min_ms, spectrum.max_ms)
+    latency = reconstruct(spectrum.timed, spectrum.percentiles, spectrum.min_ms, spectrum.max_ms)
     return NameStats(
         requests=spectrum.requests,
         errors=spectrum.errors,
@@ -203,8 +203,8 @@ def _exact(entry: dict[str, Any], spectrum: Spectrum) -> None:
     for pct, ms in spectrum.percentiles:
         if pct in PERCENTILE_KEYS:
             figures[PERCENTILE_KEYS[pct]] = ms
-    if spectrum.requests == 0:
-        return
+    if spectrum.timed == 0:
+        return  # no answer was timed: the empty histogram's nulls stand
     for key in ("latency_ms", "service_time_ms"):
         entry[key] = {k: _rounded(figures.get(k, v)) for k, v in entry[key].items()}
 
@@ -215,5 +215,7 @@ def _rounded(value: float | None) -> float | None:
 
 def interpolated_keys(spectrum: Spectrum) -> list[str]:
     """perfeng's percentile keys the tool did not print (read from the reconstruction)."""
+    if spectrum.timed == 0:
+        return []
     printed = {PERCENTILE_KEYS[p] for p, _ in spectrum.percentiles if p in PERCENTILE_KEYS}
     return [k for k in PERCENTILE_KEYS.values() if k not in printed]

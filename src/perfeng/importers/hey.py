@@ -71,6 +71,7 @@ def parse_text(text: str) -> Summaries:
         max_ms=seconds.get("Slowest"),
         errors_by_class=errors_by_class,
         bytes_received=int(data.group(1)) if data else 0,
+        answered=answered,
     )
     return Summaries(
         source=Source("hey", "hey text summary"),
@@ -78,13 +79,21 @@ def parse_text(text: str) -> Summaries:
         duration_s=seconds.get("Total", 0.0) / 1000,
         notes=(
             *notes,
-            f"the latency distribution is reconstructed from the {len(spectrum.percentiles)}"
-            " percentiles hey printed (of the answered requests, to 0.1 ms); fastest, slowest,"
-            " average and those percentiles are hey's own figures",
+            _latency_note(spectrum),
             "no per-second series and no request phases: hey's summary prints only their"
             " averages (hey -o csv has both)",
             "hey records no request names: every request is under 'all'",
         ),
+    )
+
+
+def _latency_note(spectrum: Spectrum) -> str:
+    if not spectrum.timed:
+        return "no latency figures: hey got no answer to any request"
+    return (
+        f"the latency distribution is reconstructed from the {len(spectrum.percentiles)}"
+        " percentiles hey printed (of the answered requests, to 0.1 ms); fastest, slowest,"
+        " average and those percentiles are hey's own figures"
     )
 
 

@@ -165,6 +165,8 @@ def _request(fields: dict[str, str], line: int) -> Request:
         bytes_sent = int(fields.get("sentBytes") or 0)
     except (KeyError, ValueError) as exc:
         raise ParseError(f"a sample with a missing or non-numeric field: {exc}", line) from None
+    if elapsed < 0 or start < 0:
+        raise ParseError("a sample with a negative time or elapsed", line)
     code = fields.get("responseCode", "")
     status = int(code) if code.isdigit() else 0
     error = None

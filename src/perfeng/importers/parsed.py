@@ -85,6 +85,12 @@ class Spectrum:
     max_ms: float | None = None
     errors_by_class: dict[str, int] = field(default_factory=dict)
     bytes_received: int = 0
+    # requests the latency figures cover, when not all (wrk and hey time answers only)
+    answered: int | None = None
+
+    @property
+    def timed(self) -> int:
+        return self.requests if self.answered is None else self.answered
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ def parse(text: str) -> Summaries:
         max_ms=spectrum.max_ms,
         errors_by_class=by_class,
         bytes_received=_bytes(total.group(3)),
+        answered=int(total.group(1)),
     )
     return Summaries(
         source=Source("wrk2" if version == "wrk2" else "wrk", "wrk --latency text"),

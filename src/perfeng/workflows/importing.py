@@ -26,7 +26,7 @@ from perfeng.importers.build import (
 )
 from perfeng.importers.parsed import ParseError, Samples, Source, Summaries
 from perfeng.model.recorder import Measurements
-from perfeng.model.result import build_document
+from perfeng.model.result import DocumentError, build_document, check_document
 from perfeng.workflows.metadata import masked_argv
 
 _LOCUST_SUFFIXES = {"stats": "_stats.csv", "history": "_stats_history.csv",
@@ -51,7 +51,12 @@ def import_file(path: str | Path, source: str = "auto", argv: list[str] | None =
     except ParseError as exc:
         where = f"{path}: line {exc.line}" if exc.line else str(path)
         raise ConfigError(f"{where}: {exc.reason}") from None
-    return Imported(_document(parsed, path, argv or []), chosen)
+    document = _document(parsed, path, argv or [])
+    try:  # figures no run can have (more errors than requests, ...) are the file's fault
+        check_document(document, str(path))
+    except DocumentError as exc:
+        raise ConfigError(f"{exc} (impossible figures in the file)") from None
+    return Imported(document, chosen)
 
 
 def read_text(path: Path) -> str:
