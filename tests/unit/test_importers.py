@@ -198,7 +198,10 @@ def test_locust_csv_set(tmp_path: Path) -> None:
     assert summary["errors_by_class"]["http_4xx"] == 165
     assert summary["by_name"]["/fast"]["latency_ms"]["p50"] == 3.0
     assert summary["latency_ms"]["max"] == 51.148
-    assert len(summary["timeseries"]) >= 3
+    seconds = summary["timeseries"]
+    assert len(seconds) == 4 and sum(s["errors"] for s in seconds) == 165
+    assert seconds[1]["errors_by_class"] == {"http_4xx": 51}  # the run's only class
+    assert seconds[1]["p50_ms"] is None  # Locust's window was still empty: 0s, not 0 ms
     shutil.copy(DATA / "locust" / "run_stats.csv", tmp_path / "alone_stats.csv")
     document = import_file(tmp_path / "alone_stats.csv").document
     assert any("no per-second series" in n for n in document["notes"])

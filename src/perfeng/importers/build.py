@@ -150,7 +150,7 @@ def _name_stats(spectrum: Spectrum) -> NameStats:
     )
 
 
-def _interval(second: Second, start_s: float) -> Interval:
+def _interval(second: Second, start_s: float, error_class: str | None) -> Interval:
     return Interval(
         time=second.time,
         elapsed_s=round(max(second.time - start_s, 0.0), 6),
@@ -161,20 +161,31 @@ def _interval(second: Second, start_s: float) -> Interval:
         target_rate=None,
         in_flight=0,
         latency=reconstruct(second.requests, second.percentiles),
+        errors_by_class={error_class: second.errors} if error_class and second.errors else {},
     )
+
+
+def sole_class(names: dict[str, Spectrum]) -> str | None:
+    """The one class every error of the run has, if so: then each second's errors have it
+    too (the series gives counts only)."""
+    classes = {c for s in names.values() for c, n in s.errors_by_class.items() if n}
+    classified = sum(sum(s.errors_by_class.values()) for s in names.values())
+    errors = sum(s.errors for s in names.values())
+    return next(iter(classes)) if len(classes) == 1 and classified == errors else None
 
 
 def measurements_from_summaries(summaries: Summaries, start_s: float) -> Measurements:
     """One reconstructed histogram per name; the run placed at ``start_s`` on the wall clock."""
     end_s = start_s + summaries.duration_s
     names = {name: _name_stats(spectrum) for name, spectrum in summaries.names.items()}
+    error_class = sole_class(summaries.names)
     return Measurements(
         start_ns=round(start_s * _NS_PER_S),
         end_ns=round(end_s * _NS_PER_S),
         wall_start_s=start_s,
         wall_end_s=end_s,
         names=names,
-        intervals=tuple(_interval(s, start_s) for s in summaries.seconds),
+        intervals=tuple(_interval(s, start_s, error_class) for s in summaries.seconds),
         dropped=0,
         generator={"warnings": []},
     )

@@ -151,11 +151,17 @@ def _seconds(text: str) -> tuple[Second, ...]:
                 time=int(_float(row["Timestamp"], number)),
                 requests=max(total - done, 0),
                 errors=max(failures - failed, 0),
-                percentiles=_percentiles(row, number),
+                percentiles=_window(_percentiles(row, number)),
             )
         )
         done, failed = total, failures
     return tuple(seconds)
+
+
+def _window(percentiles: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+    """Locust writes 0 for every percentile while its window holds no response yet: unknown,
+    not 0 ms."""
+    return percentiles if any(ms for _, ms in percentiles) else ()
 
 
 def _notes(failures: bool, history: bool, unclassified: int) -> tuple[str, ...]:
