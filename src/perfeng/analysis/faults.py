@@ -128,12 +128,12 @@ def fault_outcomes(
 def _outcome(
     window: FaultWindow, seconds: Sequence[Second], band: Band | None, next_start_s: float
 ) -> FaultOutcome:
-    during = [s for s in seconds if window.start_s <= s.middle_s < window.end_s]
+    during = [s for s in seconds if _inside(s, window)]
     requests = sum(s.requests for s in during)
     dropped = sum(s.dropped for s in during)
     attempts = requests + dropped
     failures = sum(s.failures for s in during)
-    after = [s for s in seconds if window.end_s <= s.middle_s < next_start_s]
+    after = [s for s in seconds if s not in during and window.end_s <= s.middle_s < next_start_s]
     recovered_at, note = _recovery(after, band, next_start_s)
     lost_until = after[recovered_at] if recovered_at is not None else None
     lost_seconds = during + (after[:recovered_at] if recovered_at is not None else after)
@@ -157,6 +157,16 @@ def _outcome(
         baseline_error_rate=None if band is None else round(band.error_rate, 6),
         note=note,
     )
+
+
+def _inside(second: Second, window: FaultWindow) -> bool:
+    """The second belongs to the window when they overlap by half the shorter of the two (the
+    middle of the second in the window, for windows of a second or more)."""
+    overlap = min(second.start_s + second.duration_s, window.end_s) - max(
+        second.start_s, window.start_s
+    )
+    shorter = min(second.duration_s, window.end_s - window.start_s)
+    return overlap > 0 and overlap >= shorter / 2
 
 
 def _recovery(
