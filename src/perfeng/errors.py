@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     UNREACHABLE = 3  # the target could not be reached at all
     STORE_UNAVAILABLE = 4  # the history database could not be opened, reached or written
     INCOMPLETE = 5  # a generator worker stopped before the end: the merged result lacks its share
+    INCONCLUSIVE = 6  # compare: the machine changed speed between the runs more than the effect
     INTERNAL = 70  # a bug in perfeng (EX_SOFTWARE): reported in one line, never a traceback
     INTERRUPTED = 130  # SIGINT
     TERMINATED = 143  # SIGTERM
@@ -28,6 +29,7 @@ def exit_code_help() -> str:
         ExitCode.UNREACHABLE: "the target could not be reached at all",
         ExitCode.STORE_UNAVAILABLE: "the history database could not be reached, opened or written",
         ExitCode.INCOMPLETE: "a worker (--workers) stopped early: the result lacks its share",
+        ExitCode.INCONCLUSIVE: "compare: inconclusive, the machine's speed moved between the runs",
         ExitCode.INTERNAL: "internal error, a bug in perfeng (PERFENG_DEBUG=1 shows the traceback)",
         ExitCode.INTERRUPTED: "interrupted by SIGINT (partial result written)",
         ExitCode.TERMINATED: "stopped by SIGTERM (partial result written)",

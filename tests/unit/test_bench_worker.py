@@ -63,6 +63,10 @@ def test_execute_reports_errors_in_one_line(tmp_path: Path) -> None:
         "error": "KeyError: 'a\\nb'"
     }
     answer = execute({**task, "function": "bench_ok", "values": 2}, clock.now)
-    assert answer == {"warmups": [0.0], "values": [0.0, 0.0]}
+    assert answer == {
+        "warmups": [0.0],
+        "values": [0.0, 0.0],
+        "calibration": {"python": 0.0, "memory": 0.0},  # the tick clock stands still
+    }
     missing = execute({**task, "function": "nope", "values": 1}, clock.now)
     assert "no function nope" in missing["error"]

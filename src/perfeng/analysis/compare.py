@@ -18,7 +18,9 @@ import statistics
 from dataclasses import dataclass
 from typing import Literal
 
-Verdict = Literal["faster", "slower", "no change"]
+# "inconclusive": the machine itself changed speed between the runs by more than the effect
+# asked about, and the verdict depends on whether that is corrected (analysis.calibration)
+Verdict = Literal["faster", "slower", "no change", "inconclusive"]
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from perfeng.analysis.calibration import MachineShift
 from perfeng.analysis.compare import Verdict, compare
 from perfeng.model import histogram as hdr
 
@@ -72,6 +73,13 @@ class ResultComparison:
     # where a change came from. Tested like the other percentiles but never judged: the
     # latency rows above already carry the verdict.
     phases: tuple[Row, ...] = ()
+    # Benchmarks timed in separate runs: how the machine's speed moved between them, from the
+    # calibration kernels (None when either side lacks them or both come from one run)
+    machine: MachineShift | None = None
+
+    @property
+    def inconclusive(self) -> tuple[Row, ...]:
+        return tuple(row for row in self.rows if row.verdict == "inconclusive")
 
     @property
     def worse(self) -> bool:
@@ -155,12 +163,13 @@ def compare_benchmarks(
     base_values, head_values = _bench_values(base), _bench_values(head)
     rows: list[Row] = []
     warnings = _side_warnings(base, head)
+    machine = _machine(base, head, warnings)
     for name in (n for n in base_values if n in head_values):
         a, b = base_values[name], head_values[name]
         if min(len(a), len(b)) < 3:
             warnings.append(f"{name}: fewer than 3 values on one side, not compared")
             continue
-        rows.append(_rank_row(name, "time", "s", a, b, min_effect, alpha))
+        rows.append(_timed_row(name, a, b, machine, min_effect, alpha))
     warnings += _failed_benchmarks(base, "base")
     warnings += _busy(base, "base") + _busy(head, "head")
     only_in_base, only_in_head = _only_in(base, head)
@@ -174,7 +183,60 @@ def compare_benchmarks(
         only_in_head,
         tuple(warnings),
         failed,
+        machine=machine,
     )
+
+
+def _same_run(base: Mapping[str, Any], head: Mapping[str, Any]) -> bool:
+    """``bench --base`` writes both sides from one interleaved run: drift hit both alike."""
+    start = base["metadata"].get("start_epoch_s")
+    return start is not None and start == head["metadata"].get("start_epoch_s")
+
+
+def _machine(
+    base: Mapping[str, Any], head: Mapping[str, Any], warnings: list[str]
+) -> MachineShift | None:
+    """The machine's shift between two separate runs; a warning says what was done."""
+    from perfeng.analysis.calibration import machine_shift, medians
+
+    if _same_run(base, head):
+        return None
+    missing = [side for side, doc in (("base", base), ("head", head)) if not doc.get("calibration")]
+    if missing:
+        warnings.append(
+            f"{' and '.join(missing)} {'has' if len(missing) == 1 else 'have'} no calibration"
+            " timings (measured by an older perfeng"
+            " or in-process): a change of the whole machine cannot be told from the code's"
+        )
+        return None
+    shift = machine_shift(medians(base["calibration"]), medians(head["calibration"]))
+    if shift is not None:
+        warnings.append(
+            f"{shift.describe()} (calibration kernels); head's timings are divided by"
+            f" {shift.ratio:.3f} before comparing"
+        )
+    return shift
+
+
+def _timed_row(
+    name: str,
+    a: list[float],
+    b: list[float],
+    machine: MachineShift | None,
+    min_effect: float,
+    alpha: float,
+) -> Row:
+    """A timed benchmark; across separate runs, head is put on base's machine first."""
+    from perfeng.analysis.calibration import trusted
+
+    if machine is None:
+        return _rank_row(name, "time", "s", a, b, min_effect, alpha)
+    scaled = _rank_row(name, "time", "s", a, [v / machine.ratio for v in b], min_effect, alpha)
+    scaled = replace(scaled, method=f"{scaled.method}, head / machine ratio")
+    if trusted(machine, min_effect):
+        return scaled
+    raw = _rank_row(name, "time", "s", a, b, min_effect, alpha)
+    return scaled if raw.verdict == scaled.verdict else replace(scaled, verdict="inconclusive")
 
 
 def _only_in(
@@ -439,7 +501,10 @@ def as_dict(comparison: ResultComparison) -> dict[str, Any]:
         "kind": comparison.kind,
         "min_effect": comparison.min_effect,
         "alpha": comparison.alpha,
-        "verdict": "slower" if comparison.slower else "failed" if comparison.worse else "ok",
+        "verdict": _overall(comparison),
+        "machine": None
+        if comparison.machine is None
+        else {"ratio": comparison.machine.ratio, "kernels": comparison.machine.kernels},
         "rows": [_row_dict(row) for row in comparison.rows],
         "only_in_base": list(comparison.only_in_base),
         "only_in_head": list(comparison.only_in_head),
@@ -447,3 +512,11 @@ def as_dict(comparison: ResultComparison) -> dict[str, Any]:
         "failed_in_head": list(comparison.failed_in_head),
         "phases": [row.__dict__ for row in comparison.phases],
     }
+
+
+def _overall(comparison: ResultComparison) -> str:
+    if comparison.slower:
+        return "slower"
+    if comparison.worse:
+        return "failed"
+    return "inconclusive" if comparison.inconclusive else "ok"

@@ -33,6 +33,8 @@ class Outcome:
     values: list[float] = field(default_factory=list)
     warmups: list[float] = field(default_factory=list)
     error: str | None = None
+    # seconds per run of each calibration kernel, one dict per worker process
+    calibration: list[dict[str, float]] = field(default_factory=list)
 
     def fail(self, error: str) -> None:
         self.error = error
@@ -129,6 +131,8 @@ def run_round(
         else:
             outcome.warmups.extend(float(v) for v in answer["warmups"])
             outcome.values.extend(float(v) for v in answer["values"])
+            if "calibration" in answer:  # fakes in tests may leave it out
+                outcome.calibration.append(dict(answer["calibration"]))
 
 
 def run_callables(

@@ -7,7 +7,8 @@ parent passed down and TASK a JSON object:
   from 1 until one raw timing lasts at least ``min_time_s`` (pyperf's calibration), and report
   ``{"loops": N}``;
 - ``{"mode": "run", "file", "function", "index", "loops", "warmups", "values"}``: report
-  ``{"warmups": [...], "values": [...]}`` in seconds per call (raw timing / loops);
+  ``{"warmups": [...], "values": [...]}`` in seconds per call (raw timing / loops), and
+  ``"calibration"``: seconds per run of each fixed kernel (``perfeng.bench.calibration``);
 - ``{"mode": "count", "file", "function", "index", "warmups", "values", "out_dir"}``: under
   callgrind, report the events counted around the calls (``perfeng.bench.callgrind``).
 
@@ -78,9 +79,13 @@ def execute(task: dict[str, Any], now: NowNs) -> dict[str, Any]:
             return callgrind.count_benchmark(
                 prepare, int(task["warmups"]), int(task["values"]), counter
             )
+        from perfeng.bench.calibration import time_kernels
+
         loops = int(task["loops"])
         warmups = measure(prepare, loops, int(task["warmups"]), now)
-        return {"warmups": warmups, "values": measure(prepare, loops, int(task["values"]), now)}
+        calibration = time_kernels(now)  # the machine's speed, in this very process
+        values = measure(prepare, loops, int(task["values"]), now)
+        return {"warmups": warmups, "values": values, "calibration": calibration}
     except KeyboardInterrupt:
         raise
     except PerfengError as exc:

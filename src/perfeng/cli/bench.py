@@ -25,6 +25,7 @@ from perfeng.model.bench import bench_entry, build_bench_document
 from perfeng.units import parse_duration_s
 from perfeng.workflows.bench_document import bench_metadata as _metadata
 from perfeng.workflows.bench_document import bench_settings as _settings
+from perfeng.workflows.bench_document import calibration_of
 from perfeng.workflows.bench_document import callable_entries as _callable_entries
 from perfeng.workflows.bench_document import load_1min as _load_1min
 from perfeng.workflows.bench_document import summary as _summary
@@ -161,9 +162,14 @@ def _write_base(
     settings: dict[str, Any],
     entries: list[dict[str, Any]],
     interrupted: bool,
+    calibration: dict[str, list[float]],
 ) -> None:
     document = build_bench_document(
-        metadata=meta, settings=settings, benchmarks=entries, interrupted=interrupted
+        metadata=meta,
+        settings=settings,
+        benchmarks=entries,
+        interrupted=interrupted,
+        calibration=calibration,
     )
     write_json(args.base_out, document)
     if not args.quiet and not args.json:
@@ -206,19 +212,26 @@ def run(args: argparse.Namespace) -> int:
     measured, interrupted, rounds = _measure(args, preset, progress)
     progress.finish()
     meta = _metadata(start, clock.wall_s(), load_start)
+    calibration: dict[str, list[float]] = {}
     if isinstance(measured, CommandRun):
         entries = _command_entries(measured, meta, not args.no_shell)
     else:
+        base_outcomes = measured[: getattr(args, "base_count", 0)]
         measured, base_entries = _split_base(args, measured, meta)
         entries = _callable_entries(measured, meta)
+        calibration = calibration_of(measured)
     document = build_bench_document(
         metadata=meta,
         settings=_settings(preset, rounds),
         benchmarks=entries,
         interrupted=interrupted,
+        calibration=calibration,
     )
     if args.base:
-        _write_base(args, meta, _settings(preset, rounds), base_entries, interrupted)
+        base_settings = _settings(preset, rounds)
+        _write_base(
+            args, meta, base_settings, base_entries, interrupted, calibration_of(base_outcomes)
+        )
         entries = [*entries, *base_entries]  # a baseline failure fails the run too
     _emit(args, document)
     if args.save and interrupted:

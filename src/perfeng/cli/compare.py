@@ -97,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
             f" {_COMMON.get(kind, 'request name')} in common with enough values to compare"
         )
     print(_render(comparison, args.json, args.format), end="")
-    return int(ExitCode.THRESHOLD_FAILED if comparison.worse else ExitCode.OK)
+    if comparison.worse:
+        return int(ExitCode.THRESHOLD_FAILED)
+    return int(ExitCode.INCONCLUSIVE if comparison.inconclusive else ExitCode.OK)
 
 
 def _render(comparison: Any, as_json: bool, form: str) -> str:

@@ -8,7 +8,7 @@ assembles and checks: statistics and warnings are computed by the caller
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -92,12 +92,15 @@ def build_bench_document(
     settings: dict[str, Any],
     benchmarks: Sequence[dict[str, Any]],
     interrupted: bool = False,
+    calibration: Mapping[str, Sequence[float]] | None = None,
 ) -> dict[str, Any]:
-    """The whole document. ``interrupted`` marks a run stopped by Ctrl-C (values so far)."""
+    """The whole document. ``interrupted`` marks a run stopped by Ctrl-C (values so far).
+    ``calibration``: seconds per run of each fixed kernel, one value per worker process
+    (``perfeng.bench.calibration``); left out when nothing was timed beside the benchmarks."""
     missing = [key for key in SETTINGS_KEYS if key not in settings]
     if missing:
         raise ValueError(f"settings lacks {', '.join(missing)}")
-    return {
+    document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "metadata": metadata,
@@ -105,6 +108,9 @@ def build_bench_document(
         "interrupted": interrupted,
         "benchmarks": list(benchmarks),
     }
+    if calibration and all(calibration.values()):
+        document["calibration"] = {k: list(v) for k, v in calibration.items()}
+    return document
 
 
 def load_bench_document(path: str | Path) -> dict[str, Any]:
@@ -127,6 +133,8 @@ def check_bench_document(document: Any, where: str) -> None:
         raise DocumentError(f"{where}: benchmarks or settings section missing")
     if not isinstance(document.get("metadata"), dict):
         raise DocumentError(f"{where}: metadata section missing or damaged")
+    if not _calibration_ok(document.get("calibration", {})):
+        raise DocumentError(f"{where}: calibration section damaged")
     seen: set[str] = set()
     for index, entry in enumerate(benchmarks):
         if not _entry_ok(entry):
@@ -152,6 +160,13 @@ def _entry_ok(entry: Any) -> bool:
         and entry.get("unit", "s") in UNITS
         and isinstance(entry.get("error"), str | None)
         and all(_positive(v) or (shell and v == 0) for v in entry["values"])
+    )
+
+
+def _calibration_ok(calibration: Any) -> bool:
+    return isinstance(calibration, dict) and all(
+        isinstance(values, list) and all(_positive(v) for v in values)
+        for values in calibration.values()
     )
 
 

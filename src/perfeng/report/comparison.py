@@ -55,9 +55,15 @@ def _cells(row: Row) -> tuple[str, ...]:
 
 
 def _tally(comparison: ResultComparison) -> str:
-    counts = {v: sum(r.verdict == v for r in comparison.rows) for v in ("slower", "faster")}
-    unchanged = len(comparison.rows) - counts["slower"] - counts["faster"]
-    return f"{counts['slower']} slower, {counts['faster']} faster, {unchanged} no change"
+    kinds = ("slower", "faster", "inconclusive")
+    counts = {v: sum(r.verdict == v for r in comparison.rows) for v in kinds}
+    unchanged = len(comparison.rows) - sum(counts.values())
+    text = f"{counts['slower']} slower, {counts['faster']} faster, {unchanged} no change"
+    if counts["inconclusive"] and comparison.machine is not None:
+        text += f", {counts['inconclusive']} inconclusive: {comparison.machine.describe()}"
+    elif counts["inconclusive"]:
+        text += f", {counts['inconclusive']} inconclusive"
+    return text
 
 
 def _notes(comparison: ResultComparison) -> list[str]:
@@ -108,7 +114,15 @@ def _md_escape(text: str) -> str:
 
 
 def render_markdown(comparison: ResultComparison) -> str:
-    status = "**SLOWER**" if comparison.slower else "**FAILED**" if comparison.worse else "**OK**"
+    status = (
+        "**SLOWER**"
+        if comparison.slower
+        else "**FAILED**"
+        if comparison.worse
+        else "**INCONCLUSIVE**"
+        if comparison.inconclusive
+        else "**OK**"
+    )
     lines = [f"## {_title(comparison)}", "", f"{status}: {_tally(comparison)}", ""]
     lines.append("| " + " | ".join(_HEADER) + " |")
     lines.append("|" + "---|" * len(_HEADER))

@@ -114,3 +114,17 @@ def bench_settings(preset: Preset, rounds: int | None) -> dict[str, Any]:
         "min_time_s": preset.min_time_s,
         **({"runs": preset.runs, "min_runs": preset.min_runs} if commands else {}),
     }
+
+
+def calibration_of(outcomes: Sequence[Outcome]) -> dict[str, list[float]]:
+    """Every worker's calibration timings, kernel by kernel, for the document's
+    ``calibration`` section (empty when no worker timed them)."""
+    from perfeng.bench.calibration import KERNELS
+
+    found: dict[str, list[float]] = {name: [] for name in KERNELS}
+    for outcome in outcomes:
+        for timed in outcome.calibration:
+            for name in KERNELS:
+                if name in timed:
+                    found[name].append(float(timed[name]))
+    return found if all(found.values()) else {}
