@@ -290,7 +290,7 @@ BAD = [
     ),
     pytest.param(
         scenario(workload="users = 5"),
-        "belongs in [[workloads]] of type users or pattern (constant-rate takes type, name, rate, duration,",
+        "belongs in [[workloads]] of type users or pattern (constant-rate takes type, name, rate,",
         id="key-of-another-type",
     ),
     pytest.param(
