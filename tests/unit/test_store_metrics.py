@@ -13,6 +13,7 @@ from perfeng.store.metrics import (
     flatten,
 )
 from tests.store_samples import bench_document, capacity_document, page_document, run_document
+from tests.unit.test_bench_counted import counted_document
 
 
 def _expected_run_entry(name: str, entry: dict[str, object]) -> dict[tuple[str, str], float]:
@@ -100,6 +101,7 @@ def test_known_stats_are_exactly_the_stats_flatten_produces() -> None:
         bench_document(seed=3),
         capacity_document(9.0),
         page_document(900.0),
+        counted_document(),
     ]
     produced = {stat for document in documents for _, stat, _ in flatten(document)}
     assert set(KNOWN_STATS) == produced

@@ -23,6 +23,8 @@ MIN_POINTS = 6
 COMMIT_COLUMNS = ("commit", "git_commit")
 TIME_COLUMNS = ("time", "created_utc")  # created_utc: what `perfeng history export` writes
 LABEL_COLUMNS = (*COMMIT_COLUMNS, *TIME_COLUMNS)
+COUNTED_STATS = ("instructions", "est_cycles")  # bench --instructions (docs/bench.md)
+COUNTED_MIN_MAGNITUDE = 0.01
 DEFAULT_WINDOW = 50  # the --window default (cli/main.py): a window the user did not choose
 # Plain decimal or exponent notation, ASCII digits only: float() also takes 1_000 and "١٢".
 NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -64,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
             options = dataclasses.replace(options, higher_is_better=True)
     else:
         series = series_from_csv(args.series, args.column)
+    if args.min_magnitude is None and series.column in COUNTED_STATS:
+        # Counts have no noise to hide a small step in: below 1 % is not a change.
+        options = dataclasses.replace(options, min_magnitude=COUNTED_MIN_MAGNITUDE)
     return analyse(series, options, as_json=args.json)
 
 
@@ -116,7 +121,7 @@ def parse_options(args: argparse.Namespace) -> Options:
         raise UsageError(
             f"invalid --window {args.window!r}: must be at least 2 x --min-size = {2 * min_size}"
         )
-    magnitude = parse_fraction(args.min_magnitude, "--min-magnitude", high=10.0)
+    magnitude = parse_fraction(args.min_magnitude or "0", "--min-magnitude", high=10.0)
     return Options(alpha, window, min_size, magnitude, args.higher_is_better)
 
 

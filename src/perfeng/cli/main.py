@@ -718,8 +718,8 @@ def _add_detect(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--min-size", default="3", help="fewest values in a segment (default 3)")
     p.add_argument(
         "--min-magnitude",
-        default="0",
-        help="drop changes smaller than this: 0.05 or 5%% (default 0)",
+        help="drop changes smaller than this: 0.05 or 5%% (default 0; 1%% for the counted "
+        "instructions and est_cycles)",
     )
     p.add_argument("--higher-is-better", action="store_true", help="e.g. throughput")
     p.add_argument("--json", action="store_true", help="print a JSON object (docs/detect.md)")

@@ -28,9 +28,11 @@ from perfeng.errors import UsageError
 Kind = Literal["run", "bench", "page"]
 Metrics = Mapping[tuple[str, str], float]
 
-BENCH_STATS = ("median", "mean", "min", "stdev", "mad")
+# instructions, est_cycles: counted results (bench --instructions), relative budgets only
+BENCH_STATS = ("median", "mean", "min", "stdev", "mad", "instructions", "est_cycles")
 RUN_STATS = ("p50", "p90", "p95", "p99", "max", "mean", "throughput", "error_rate")
 PAGE_STATS = ("ttfb", "fcp", "lcp", "cls", "tbt", "dcl", "load", "requests", "transfer_kb")
+_COUNTED = ("instructions", "est_cycles")
 PAGE = "page"
 TOTAL = "total"
 _BENCH_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
@@ -103,6 +105,10 @@ def parse_budget(text: str, kind: Kind) -> Budget:
         sign = 1.0 if relative["sign"] == "+" else -1.0
         return Budget(text, stat, name, sign * float(relative["number"]) / 100)
     absolute = _ABSOLUTE.match(rest)
+    if stat in _COUNTED:
+        raise UsageError(
+            f"budget {text!r}: a counted figure takes a relative budget, e.g. '{stat}:+1%'"
+        )
     if absolute is None or kind != "bench":
         column = head.end() + 1
         raise UsageError(

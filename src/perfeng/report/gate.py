@@ -12,8 +12,8 @@ _MS_STATS = ("p50", "p90", "p95", "p99", "max", "mean", "latency", "service_time
 def figure(value: float | None, kind: Kind, stat: str) -> str:
     if value is None:
         return "-"
-    if kind == "bench":
-        return value_text(value, "s")
+    if kind == "bench":  # instructions / est_cycles: counted (bench --instructions)
+        return value_text(value, stat if stat in ("instructions", "est_cycles") else "s")
     if kind == "page":
         return f"{value:,.4g}" + (
             " ms" if stat in ("ttfb", "fcp", "lcp", "tbt", "dcl", "load") else ""

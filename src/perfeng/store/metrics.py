@@ -7,6 +7,8 @@ The stored rows, per kind (keys as in docs/result-format.md and the bench format
   ``latency_ms``, milliseconds), ``throughput`` (``throughput_rps``) and ``error_rate``;
 - bench: each benchmark without an ``error``: ``median``, ``mean``, ``min``, ``stdev`` and
   ``mad`` from its ``stats``;
+  counted (``bench --instructions``, unit ``instructions``): ``instructions`` and
+  ``est_cycles``, the medians per call, instead (a count never shares a stat with seconds);
 - capacity: name ``capacity``, stat ``max_sustainable_rps`` (when not null);
 - page: name ``page``, the median run's ``ttfb``, ``fcp``, ``lcp``, ``cls``, ``tbt``, ``dcl``,
   ``load`` (ms, cls a score), ``requests`` and ``transfer_kb``.
@@ -24,6 +26,7 @@ from typing import Any
 RUN_TOTAL = "total"
 RUN_LATENCY_STATS = ("p50", "p90", "p95", "p99", "max", "mean")
 BENCH_STATS = ("median", "mean", "min", "stdev", "mad")
+COUNTED_STATS = ("instructions", "est_cycles")
 CAPACITY_NAME = "capacity"
 CAPACITY_STAT = "max_sustainable_rps"
 PAGE_NAME = "page"
@@ -46,6 +49,7 @@ KNOWN_STATS = (
     "throughput",
     "error_rate",
     *(stat for stat in BENCH_STATS if stat not in RUN_LATENCY_STATS),
+    *COUNTED_STATS,
     CAPACITY_STAT,
     *PAGE_STATS,
 )
@@ -92,6 +96,11 @@ def _bench_rows(benchmarks: Any) -> list[tuple[str, str, Any]]:
         if not isinstance(bench, dict) or bench.get("error") is not None or "name" not in bench:
             continue
         stats = _dict(bench.get("stats"))
+        if bench.get("unit", "s") in COUNTED_STATS:
+            cycles = _dict(_dict(bench.get("est_cycles")).get("stats"))
+            rows += [(str(bench["name"]), "instructions", stats.get("median"))]
+            rows += [(str(bench["name"]), "est_cycles", cycles.get("median"))]
+            continue
         rows += [(str(bench["name"]), stat, stats.get(stat)) for stat in BENCH_STATS]
     return rows
 
