@@ -3,14 +3,16 @@ advances: calibration, counts of warm-ups and values, pedantic rounds and setup.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from perfeng.bench.discovery import Benchmark
-from perfeng.bench.inprocess import measure_calibrated, measure_rounds
+from perfeng.bench.inprocess import calibrate_confirmed, measure_calibrated, measure_rounds
 from perfeng.bench.presets import CALLABLE_PRESETS
 from perfeng.bench.runner import Outcome
+from perfeng.bench.worker import calibrate
 from tests.unit.test_bench_worker import TickClock
 
 
@@ -36,13 +38,33 @@ def test_values_measured_before_an_interruption_are_kept() -> None:
         nonlocal calls
         calls += 1
         clock.work()
-        if calls > 300:
+        if calls > 400:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         measure_calibrated(stops, outcome, CALLABLE_PRESETS["fast"], clock.now)
     assert outcome.loops == 64 and outcome.warmups == [1e-3]
-    assert outcome.values == [1e-3]  # 127 calibrating + 64 warming + 64 timed + 64 > 300
+    # 127 calls calibrating, 2 x 64 confirming, 64 warming, 64 timed; the next value is cut
+    assert outcome.values == [1e-3]
+
+
+def _preempted_at(call: int) -> tuple[TickClock, Callable[[], None]]:
+    """1 us a call, but call number ``call`` waits 20 ms for the CPU."""
+    clock = TickClock(1_000)
+
+    def target() -> None:
+        clock.work()
+        if clock.calls == call:
+            clock.ns += 20_000_000
+
+    return clock, target
+
+
+def test_a_preempted_calibration_timing_is_not_believed() -> None:
+    clock, target = _preempted_at(100)  # within the 64-loop timing (calls 64 to 127)
+    assert calibrate(lambda: target, 0.01, clock.now) == 64  # fooled: 20 ms looks enough
+    clock, target = _preempted_at(100)
+    assert calibrate_confirmed(target, 0.01, clock.now) == 2**14  # 16 ms of calls >= 10 ms
 
 
 def test_pedantic_rounds_iterations_and_warmups_no_calibration() -> None:

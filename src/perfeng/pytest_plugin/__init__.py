@@ -39,9 +39,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="compare with a perfeng-bench document; exit status 1 when a benchmark is slower",
     )
     group.addoption(
+        "--perfeng-instructions",
+        action="store_true",
+        help="count instructions under Valgrind's callgrind instead of timing (marked tests "
+        "without fixtures, in worker processes; Linux x86-64)",
+    )
+    group.addoption(
         "--perfeng-min-effect",
-        default="5%",
-        help="with --perfeng-compare: smallest slowdown that counts (default 5%%)",
+        help="with --perfeng-compare: smallest slowdown that counts (default 5%%; 1%% counted)",
     )
     group.addoption(
         "--perfeng-alpha", default="0.01", help="with --perfeng-compare: significance level"
@@ -66,6 +71,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 _NEEDS_BENCH = (
+    "perfeng_instructions",
+    "perfeng_min_effect",
     "perfeng_out",
     "perfeng_compare",
     "perfeng_processes",
@@ -80,7 +87,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not config.getoption("perfeng_bench"):
         for name in _NEEDS_BENCH:
-            if config.getoption(name) is not None:
+            if config.getoption(name) not in (None, False):
                 flag = "--" + name.replace("_", "-")
                 raise pytest.UsageError(f"{flag} needs --perfeng-bench")
         return

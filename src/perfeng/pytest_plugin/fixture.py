@@ -8,12 +8,12 @@ On: the fixture times the function in the test's own process: the closure a test
 ``@pytest.mark.perfeng_bench`` that takes no fixture and no parameter is a plain module-level
 function, so it runs in fresh worker processes as ``perfeng bench`` runs a benchmark file;
 any other marked test is timed in-process, with its fixtures set up once. The document says
-which, per benchmark (``"isolation"``).
+which, per benchmark (``"isolation"``). Counting instructions: ``pytest_plugin.counting``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from perfeng.bench.inprocess import Setup
     from perfeng.bench.runner import Outcome
     from perfeng.pytest_plugin.session import BenchRun
+
+
+_ASYNC = (
+    "perfeng_bench times plain functions and this one returned a coroutine: benchmark a "
+    "function that runs it (asyncio.run)"
+)
 
 
 class BenchFixture:
@@ -47,19 +53,30 @@ class BenchFixture:
             )
         self._used = True
 
+    def _timing(self) -> BenchRun | None:
+        """The run when it times. When it counts instructions, this benchmark cannot be
+        counted (a fixture's function stays in this process): it is listed as not counted."""
+        if self._run is not None and self._run.settings.valgrind is not None:
+            self._run.uncounted.append(self._item.nodeid)
+            return None
+        return self._run
+
     def __call__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Time ``fn(*args, **kwargs)``: calibrated loop count, warm-ups, then the values
         (``perfeng bench``'s preset). Returns the result of one call, made before timing."""
         self._claim()
         result = fn(*args, **kwargs)
-        if self._run is None:
+        if isinstance(result, Coroutine):
+            result.close()
+            pytest.fail(_ASYNC, pytrace=False)
+        run = self._timing()
+        if run is None:
             return result
         from functools import partial
 
         from perfeng.bench.inprocess import measure_calibrated
         from perfeng.clock import MonotonicClock
 
-        run = self._run
         outcome = run.start(self._item, "in-process")
         target = partial(fn, *args, **kwargs)
         now = MonotonicClock().now_ns
@@ -81,14 +98,15 @@ class BenchFixture:
         return ``(args, kwargs)``. Off, ``target`` runs once (after ``setup``)."""
         self._claim()
         _check_pedantic(setup, rounds, warmup_rounds, iterations)
-        if self._run is None:
+        run = self._timing()
+        if run is None:
             prepared = setup() if setup is not None else None
             args, kwargs = prepared if prepared is not None else (args, kwargs)
             return target(*args, **(kwargs or {}))
         from perfeng.bench.inprocess import measure_rounds
         from perfeng.clock import MonotonicClock
 
-        outcome = self._run.start(self._item, "in-process")
+        outcome = run.start(self._item, "in-process")
         return _guarded(
             outcome,
             lambda: measure_rounds(
@@ -126,20 +144,36 @@ def bench_marked(run: BenchRun, item: pytest.Function) -> None:
             "fixture: use one or the other",
             pytrace=False,
         )
+    from functools import partial
+    from inspect import iscoroutinefunction
+
+    if iscoroutinefunction(item.obj):
+        pytest.fail(f"{item.nodeid}: {_ASYNC}", pytrace=False)
+    names = item._fixtureinfo.argnames
+    target = partial(item.obj, **{name: item.funcargs[name] for name in names})
+    if run.settings.valgrind is not None:
+        _count_marked(run, item, target)
+        return
     if _plain(item) and _in_workers(run, item):
         return
-    from functools import partial
-
     from perfeng.bench.inprocess import measure_calibrated
     from perfeng.clock import MonotonicClock
 
-    names = item._fixtureinfo.argnames
-    target = partial(item.obj, **{name: item.funcargs[name] for name in names})
     outcome = run.start(item, "in-process")
     _guarded(
         outcome,
         lambda: measure_calibrated(target, outcome, run.settings.preset, MonotonicClock().now_ns),
     )
+
+
+def _count_marked(run: BenchRun, item: pytest.Function, target: Callable[[], Any]) -> None:
+    """Counted in callgrind workers when the test allows; otherwise run once, not counted."""
+    from perfeng.pytest_plugin.counting import count_in_workers
+
+    if _plain(item) and count_in_workers(run, item):
+        return
+    run.uncounted.append(item.nodeid)
+    target()
 
 
 def _plain(item: pytest.Function) -> bool:

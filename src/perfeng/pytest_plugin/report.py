@@ -15,10 +15,11 @@ def finish(run: BenchRun, interrupted: bool) -> tuple[list[str], bool]:
     written): the caller turns that into a failing exit status."""
     from perfeng.bench.table import render
 
-    if not run.outcomes:
-        return ["no benchmark was measured"], False
+    lines = _uncounted(run.uncounted)
+    if not run.measured:
+        return [*lines, "no benchmark was measured"], False
     document = run.document(interrupted)
-    lines = render(document).splitlines()
+    lines = render(document).splitlines() + lines
     worse = False
     if run.settings.out:
         try:
@@ -34,6 +35,15 @@ def finish(run: BenchRun, interrupted: bool) -> tuple[list[str], bool]:
         lines += compared
         worse = worse or slower
     return lines, worse
+
+
+def _uncounted(names: list[str]) -> list[str]:
+    if not names:
+        return []
+    return [
+        "not counted (--perfeng-instructions counts marked tests without fixtures, in worker"
+        " processes; these ran once): " + ", ".join(names)
+    ]
 
 
 def _compare(run: BenchRun, head: dict[str, Any]) -> tuple[list[str], bool]:

@@ -9,7 +9,7 @@ measured.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,6 +21,9 @@ from perfeng.errors import PerfengError
 from perfeng.model.result import DocumentError
 from perfeng.workflows.bench_document import load_1min
 
+if TYPE_CHECKING:
+    from perfeng.bench.counted import CountedOutcome
+
 IN_PROCESS = "in-process"
 WORKERS = "worker processes"
 _JSON_SCALARS = (str, int, float, bool, type(None))
@@ -28,7 +31,7 @@ _JSON_SCALARS = (str, int, float, bool, type(None))
 
 @dataclass(frozen=True)
 class Settings:
-    """The plugin's options, checked."""
+    """The plugin's options, checked. ``valgrind`` is set when counting instructions."""
 
     preset: Preset
     out: str | None
@@ -36,6 +39,8 @@ class Settings:
     base: dict[str, Any] | None
     min_effect: float
     alpha: float
+    valgrind: str | None = None
+    processes: int | None = None  # --perfeng-processes as given (counting has its own sizes)
 
 
 def _option(config: pytest.Config, name: str) -> Any:
@@ -50,32 +55,68 @@ def read_settings(config: pytest.Config) -> Settings:
         raise pytest.UsageError(str(exc)) from None
 
 
-def _settings(config: pytest.Config) -> Settings:
-    from perfeng.model.bench import load_bench_document
-    from perfeng.units import parse_duration_s, parse_fraction
-    from perfeng.workflows.output import check_writable
+def _preset(config: pytest.Config, counting: bool) -> Preset:
+    from perfeng.errors import UsageError
+    from perfeng.units import parse_duration_s
 
     min_time = _option(config, "perfeng_min_time")
-    preset = choose(
+    if counting and min_time is not None:
+        raise UsageError(
+            "--perfeng-min-time applies to timing; --perfeng-instructions counts a fixed work"
+        )
+    return choose(
         _option(config, "perfeng_preset"),
         commands=False,
         processes=_option(config, "perfeng_processes"),
         min_time_s=parse_duration_s(min_time) if min_time is not None else None,
     )
+
+
+def _valgrind() -> str:
+    from perfeng.bench import callgrind
+
+    valgrind = callgrind.find_valgrind()
+    callgrind.check_callables_supported()
+    return valgrind
+
+
+def _base(path: str | None, counting: bool) -> dict[str, Any] | None:
+    """The base document; refused when it was counted and this run times, or the reverse."""
+    from perfeng.analysis.counted_compare import is_counted
+    from perfeng.errors import UsageError
+    from perfeng.model.bench import load_bench_document
+
+    if not path:
+        return None
+    base = load_bench_document(path)
+    if is_counted(base) != counting:
+        how = "counted (--instructions)" if is_counted(base) else "timed"
+        flag = "without" if is_counted(base) else "with"
+        raise UsageError(f"{path} is {how}: this run {flag} --perfeng-instructions cannot compare")
+    return base
+
+
+def _settings(config: pytest.Config) -> Settings:
+    from perfeng.units import parse_fraction
+    from perfeng.workflows.output import check_writable
+
+    counting = bool(_option(config, "perfeng_instructions"))
+    preset = _preset(config, counting)
     out = _option(config, "perfeng_out")
     if out:
         check_writable(out)
     base_path = _option(config, "perfeng_compare")
-    base = load_bench_document(base_path) if base_path else None
+    # perfeng compare's defaults: 1 % for counts (no noise hides a change), 5 % for times
+    min_effect = _option(config, "perfeng_min_effect") or ("1%" if counting else "5%")
     return Settings(
         preset=preset,
         out=out,
         base_path=base_path,
-        base=base,
-        min_effect=parse_fraction(
-            _option(config, "perfeng_min_effect"), "--perfeng-min-effect", high=10.0
-        ),
+        base=_base(base_path, counting),
+        min_effect=parse_fraction(min_effect, "--perfeng-min-effect", high=10.0),
         alpha=_alpha(_option(config, "perfeng_alpha")),
+        valgrind=_valgrind() if counting else None,
+        processes=_option(config, "perfeng_processes"),
     )
 
 
@@ -111,14 +152,21 @@ def benchmark_of(item: pytest.Item) -> Benchmark:
 
 @dataclass
 class BenchRun:
-    """One pytest session's benchmarks, in the order they were measured."""
+    """One pytest session's benchmarks, in the order they were measured: timed ``outcomes``,
+    or with ``--perfeng-instructions`` the ``counted`` ones and the names left ``uncounted``."""
 
     settings: Settings
     argv: list[str]
     outcomes: list[Outcome] = field(default_factory=list)
     isolation: dict[str, str] = field(default_factory=dict)
+    counted: list[tuple[Benchmark, CountedOutcome]] = field(default_factory=list)
+    uncounted: list[str] = field(default_factory=list)
     start_s: float = field(default_factory=lambda: MonotonicClock().wall_s())
     load_start: float | None = field(default_factory=load_1min)
+
+    @property
+    def measured(self) -> bool:
+        return bool(self.outcomes or self.counted)
 
     def start(self, item: pytest.Item, isolation: str) -> Outcome:
         """Register the benchmark of ``item`` before it is measured (partial results count)."""
@@ -130,20 +178,28 @@ class BenchRun:
 
     def document(self, interrupted: bool) -> dict[str, Any]:
         from perfeng.model.bench import build_bench_document
-        from perfeng.workflows.bench_document import (
-            bench_metadata,
-            bench_settings,
-            callable_entries,
-        )
-
-        meta = bench_metadata(self.start_s, MonotonicClock().wall_s(), self.load_start, [])
+        from perfeng.workflows.bench_document import bench_metadata
         from perfeng.workflows.metadata import masked_argv
 
+        meta = bench_metadata(self.start_s, MonotonicClock().wall_s(), self.load_start, [])
         meta["command_line"] = ["pytest", *masked_argv(self.argv)]
-        extra = {name: {"isolation": how} for name, how in self.isolation.items()}
+        settings, entries = self._measured(meta)
         return build_bench_document(
             metadata=meta,
-            settings={**bench_settings(self.settings.preset, None), "runner": "pytest"},
-            benchmarks=callable_entries(self.outcomes, meta, extra),
+            settings={**settings, "runner": "pytest"},
+            benchmarks=entries,
             interrupted=interrupted,
+        )
+
+    def _measured(self, meta: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The settings and the entries, timed or counted."""
+        if self.settings.valgrind is not None:
+            from perfeng.pytest_plugin.counting import counted_entries, counted_settings
+
+            return counted_settings(self.settings), counted_entries(self.counted)
+        from perfeng.workflows.bench_document import bench_settings, callable_entries
+
+        extra = {name: {"isolation": how} for name, how in self.isolation.items()}
+        return bench_settings(self.settings.preset, None), callable_entries(
+            self.outcomes, meta, extra
         )
