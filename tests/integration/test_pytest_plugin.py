@@ -6,14 +6,12 @@ ones a loaded machine cannot flip (3x more work; a 100 % minimum effect for the 
 from __future__ import annotations
 
 import json
-import platform
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from perfeng.model.bench import check_bench_document
-from tests.conftest import require_program
 from tests.integration.cli_helpers import perfeng
 
 pytest_plugins = ["pytester"]
@@ -258,42 +256,6 @@ def test_an_interrupted_run_keeps_what_was_measured(pytester: pytest.Pytester) -
         "test_an_interrupted_run_keeps_what_was_measured.py::test_measured"
     ]
     assert len(document["benchmarks"][0]["values"]) == 16
-
-
-COUNTED = """
-import pytest
-
-@pytest.mark.perfeng_bench
-def test_counted():
-    assert sorted(range(200, 0, -1))[0] == 1
-
-def test_fixture(perfeng_bench):
-    assert perfeng_bench(sorted, range(5, 0, -1)) == [1, 2, 3, 4, 5]
-"""
-
-
-def test_instructions_counts_marked_tests_in_callgrind_workers(
-    pytester: pytest.Pytester,
-) -> None:
-    require_program("valgrind")
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        pytest.skip("counting callables needs an x86-64 CPU")
-    pytester.makepyfile(test_counted=COUNTED)
-    out = pytester.path / "counted.json"
-    result = pytester.runpytest(
-        "--perfeng-bench", "--perfeng-instructions", "--perfeng-preset", "fast",
-        "--perfeng-out", str(out),
-    )  # fmt: skip
-    result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*not counted*: test_counted.py::test_fixture"])
-    document = _document(out)
-    (entry,) = document["benchmarks"]
-    assert entry["name"] == "test_counted.py::test_counted" and entry["unit"] == "instructions"
-    assert entry["isolation"] == "worker processes" and len(entry["values"]) == 3
-    assert document["settings"]["mode"] == "instructions"
-    compared = perfeng("compare", str(out), str(out), cwd=pytester.path)
-    assert compared.returncode == 0, compared.stderr
-    assert "instructions" in compared.stdout
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ command shown run, in order, in a fresh folder; the options table names every op
 from __future__ import annotations
 
 import json
+import platform
 import re
 import shlex
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from perfeng.model.bench import check_bench_document
+from tests.conftest import require_program
 from tests.integration.cli_helpers import perfeng
 
 GUIDE = Path(__file__).parents[2] / "docs" / "bench.md"
@@ -31,9 +33,13 @@ def _blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", _section(), flags=re.DOTALL)
 
 
-def _commands() -> list[list[str]]:
-    (block,) = _blocks("console")
+def _commands(block: str) -> list[list[str]]:
     return [shlex.split(line.split("  #")[0]) for line in block.splitlines() if line.strip()]
+
+
+def _example(folder: Path) -> None:
+    (example,) = [b for b in _blocks("python") if b.startswith("# test_sorting.py")]
+    (folder / "test_sorting.py").write_text(example)
 
 
 def _pytest(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -49,9 +55,8 @@ def _pytest(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_the_guide_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PERFENG_STORE", raising=False)  # history add: the folder's own store
-    (example,) = [b for b in _blocks("python") if b.startswith("# test_sorting.py")]
-    (tmp_path / "test_sorting.py").write_text(example)
-    commands = _commands()
+    _example(tmp_path)
+    commands = _commands(_blocks("console")[0])
     assert [c[0] for c in commands] == ["pytest", "pytest", "pytest", "perfeng", "perfeng"]
     for program, *args in commands:
         if "compare" in args[0] or "--perfeng-compare" in args:
@@ -76,3 +81,24 @@ def test_the_options_table_names_every_option() -> None:
     shown = set(re.findall(r"`(--perfeng-[a-z-]+)", _section()))
     help_text = _pytest(["--help"], GUIDE.parent).stdout
     assert shown == set(re.findall(r"(--perfeng-[a-z-]+)", help_text))
+
+
+def test_the_counting_example_runs(tmp_path: Path) -> None:
+    require_program("valgrind")
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("counting callables needs an x86-64 CPU")
+    _example(tmp_path)
+    (command,) = _commands(_blocks("console")[1])
+    assert command[0] == "pytest" and "--perfeng-instructions" in command
+    result = _pytest([*command[1:], "--perfeng-preset", "fast"], tmp_path)
+    assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-2000:])
+    assert "not counted" in result.stdout and "test_sorting.py::test_sort[100]" in result.stdout
+    counted = json.loads((tmp_path / "counted.json").read_text())
+    check_bench_document(counted, "counted.json")
+    (entry,) = counted["benchmarks"]  # the marked test without fixtures only
+    assert (entry["name"], entry["unit"]) == ("test_sorting.py::test_join", "instructions")
+    assert (
+        entry["isolation"] == "worker processes" and counted["settings"]["mode"] == "instructions"
+    )
+    compared = perfeng("compare", "counted.json", "counted.json", cwd=tmp_path)
+    assert compared.returncode == 0 and "instructions" in compared.stdout, compared.stderr
