@@ -78,3 +78,11 @@ def test_served_in_a_thread_too() -> None:
     (entry,) = document["summary"]["faults"]
     assert entry["start_s"] == 0.0 and entry["requests"] >= 40
     assert document["summary"]["latency_ms"]["p50"] >= 20
+
+
+def test_dry_run_shows_the_faults() -> None:
+    argv = [sys.executable, "-m", "perfeng", "load", "http://127.0.0.1:9/", "--rate", "10"]
+    argv += ["--fault", "reset@10%", "--fault-at", "1s", "--fault-for", "2s", "--dry-run"]
+    done = subprocess.run(argv, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "fault: reset@10% at 1s for 2s" in done.stdout

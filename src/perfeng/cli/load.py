@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         from perfeng.gates import parse_thresholds
 
         parse_thresholds(scenario.thresholds)
-        print(describe_plan(scenario))
+        print(describe_plan(dataclasses.replace(scenario, faults=faults)))
         return int(ExitCode.OK)
     return run_prepared(args, scenario)
 
