@@ -96,9 +96,11 @@ def test_flatten_does_not_change_the_document() -> None:
 
 
 def test_known_stats_are_exactly_the_stats_flatten_produces() -> None:
+    calibrated = {**bench_document(seed=4), "calibration": {"python": [0.01], "memory": [0.02]}}
     documents = [
         run_document(seed=2),
         bench_document(seed=3),
+        calibrated,
         capacity_document(9.0),
         page_document(900.0),
         counted_document(),
@@ -112,3 +114,9 @@ def test_an_integer_beyond_the_largest_float_is_left_out() -> None:
     document = capacity_document(None)
     document["capacity"]["max_sustainable_rps"] = 10**400
     assert flatten(document) == []
+
+
+def test_calibration_medians_are_rows_of_their_own() -> None:
+    document = {**bench_document(seed=5), "calibration": {"python": [3.0, 1.0, 2.0, 4.0]}}
+    rows = [r for r in flatten(document) if r[0] == ":calibration"]
+    assert rows == [(":calibration", "python_s", 2.5)]  # memory absent: no row

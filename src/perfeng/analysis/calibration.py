@@ -36,10 +36,10 @@ class MachineShift:
         """The shift as a fraction: 0.3 means 30 % slower during head's run."""
         return self.ratio - 1
 
-    def describe(self) -> str:
+    def describe(self, during: str = "head's run") -> str:
         amount = abs(self.change) * 100
         way = "slower" if self.change > 0 else "faster"
-        return f"the machine was {amount:.0f} % {way} during head's run"
+        return f"the machine was {amount:.0f} % {way} during {during}"
 
 
 def medians(calibration: Mapping[str, Sequence[float]] | None) -> dict[str, float]:

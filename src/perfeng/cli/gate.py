@@ -13,8 +13,9 @@ from typing import Any
 
 from perfeng.errors import ConfigError, ExitCode, UsageError
 from perfeng.gates.budgets import TOTAL, Budget, BudgetVerdict, Kind, Metrics
+from perfeng.gates.calibrated import CALIBRATION_NAME, Policy
 
-_SECTION_KEYS = ("load", "bench", "page", "baseline")
+_SECTION_KEYS = ("load", "bench", "page", "baseline", "inconclusive")
 _BASELINE_KEYS = ("branch", "last")
 _LIST_KEY = {"run": "load", "bench": "bench", "page": "page"}
 
@@ -26,6 +27,8 @@ class Config:
     branch: str | None
     last: int
     page: tuple[str, ...] = ()
+    # a benchmark budget the machine's speed change leaves undecided: "warn" or "fail"
+    inconclusive: Policy = "warn"
 
 
 def _unknown(key: str, known: tuple[str, ...], where: str) -> ConfigError:
@@ -40,17 +43,20 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def read_config(path: str) -> Config:
+def _read_toml(path: str) -> dict[str, Any]:
     try:
         with open(path, "rb") as file:
-            data = tomllib.load(file)
+            return tomllib.load(file)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file (give the budgets with --budgets FILE)") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: cannot read: not UTF-8 text") from None
-    section = data.get("budgets")
+
+
+def read_config(path: str) -> Config:
+    section = _read_toml(path).get("budgets")
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: no [budgets] table")
     for key in section:
@@ -68,12 +74,16 @@ def read_config(path: str) -> Config:
     branch = baseline.get("branch")
     if branch is not None and not isinstance(branch, str):
         raise ConfigError(f"{path} [budgets.baseline] branch must be a string")
+    inconclusive = section.get("inconclusive", "warn")
+    if inconclusive not in ("warn", "fail"):
+        raise ConfigError(f'{path} [budgets] inconclusive must be "warn" or "fail"')
     return Config(
         _strings(section.get("load", []), f"{path} [budgets] load"),
         _strings(section.get("bench", []), f"{path} [budgets] bench"),
         branch,
         last,
         _strings(section.get("page", []), f"{path} [budgets] page"),
+        inconclusive,
     )
 
 
@@ -142,6 +152,7 @@ def _history_baseline(
 
     metrics = _flatten(head)
     wanted = {(name, b.stat) for b in budgets for name in names_for(b, kind, metrics)}
+    wanted |= {key for key in metrics if key[0] == CALIBRATION_NAME}  # the machine's speed
     commit = head.get("metadata", {}).get("git_commit")
     baseline: dict[tuple[str, str], float] = {}
     with open_store(args.store, must_exist=True) as store:
@@ -168,7 +179,8 @@ def _file_baseline(path: str, kind: str) -> Metrics:
 
 def run(args: argparse.Namespace) -> int:
     from perfeng.cli.compare import load_comparable
-    from perfeng.gates.budgets import evaluate_budget, is_relative, parse_budget
+    from perfeng.gates.budgets import is_relative, parse_budget
+    from perfeng.gates.calibrated import evaluate_calibrated, shift_between
     from perfeng.model.result import DocumentError
 
     config = read_config(args.budgets)
@@ -190,8 +202,11 @@ def run(args: argparse.Namespace) -> int:
         head = _flatten(document)
         relative = [b for b in budgets if b.relative is not None]
         baseline = _baseline(relative, kind, document, args, config) if relative else {}
+        shift = shift_between(head, baseline) if kind == "bench" else None
         for budget in budgets:
-            verdicts += evaluate_budget(budget, kind, head, baseline)
+            verdicts += evaluate_calibrated(
+                budget, kind, head, baseline, shift, config.inconclusive
+            )
     if kind == "bench":
         verdicts += _failed_benchmarks(document)
     verdicts += _incomplete(document)

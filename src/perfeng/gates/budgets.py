@@ -73,6 +73,9 @@ class BudgetVerdict:
     baseline: float | None
     passed: bool | None
     note: str = ""
+    # the machine's speed moved between the runs and the verdict depends on correcting it
+    # (perfeng.gates.calibrated); ``passed`` is then False or None as the budgets file says
+    inconclusive: bool = False
 
 
 def _unquote(text: str) -> str:

@@ -28,6 +28,8 @@ def figure(value: float | None, kind: Kind, stat: str) -> str:
 
 
 def outcome(verdict: BudgetVerdict) -> str:
+    if verdict.inconclusive:
+        return "INCONCLUSIVE" if verdict.passed is False else "inconclusive"
     return {True: "pass", False: "FAIL", None: "skipped"}[verdict.passed]
 
 
@@ -52,11 +54,14 @@ def render_text(verdicts: list[BudgetVerdict], kind: Kind) -> str:
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table
     ]
     failed = sum(v.passed is False for v in verdicts)
-    skipped = sum(v.passed is None for v in verdicts)
+    warned = sum(v.passed is None and v.inconclusive for v in verdicts)
+    skipped = sum(v.passed is None and not v.inconclusive for v in verdicts)
     lines.append("")
     lines.append(
-        f"gate: {'FAIL' if failed else 'pass'}: {len(verdicts) - failed - skipped} passed, "
-        f"{failed} failed" + (f", {skipped} skipped (no baseline)" if skipped else "")
+        f"gate: {'FAIL' if failed else 'pass'}: {len(verdicts) - failed - skipped - warned} "
+        f"passed, {failed} failed"
+        + (f", {skipped} skipped (no baseline)" if skipped else "")
+        + (f", {warned} inconclusive (the machine's speed moved; warned)" if warned else "")
     )
     return "\n".join(lines) + "\n"
 

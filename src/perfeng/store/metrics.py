@@ -9,6 +9,8 @@ The stored rows, per kind (keys as in docs/result-format.md and the bench format
   ``mad`` from its ``stats``;
   counted (``bench --instructions``, unit ``instructions``): ``instructions`` and
   ``est_cycles``, the medians per call, instead (a count never shares a stat with seconds);
+  timed documents with a ``calibration`` section add name ``:calibration``, stats
+  ``python_s`` and ``memory_s``: each kernel's median (``perfeng.gates.calibrated``);
 - capacity: name ``capacity``, stat ``max_sustainable_rps`` (when not null);
 - page: name ``page``, the median run's ``ttfb``, ``fcp``, ``lcp``, ``cls``, ``tbt``, ``dcl``,
   ``load`` (ms, cls a score), ``requests`` and ``transfer_kb``.
@@ -21,12 +23,15 @@ overwrite the whole run's figures.
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Any
 
 RUN_TOTAL = "total"
 RUN_LATENCY_STATS = ("p50", "p90", "p95", "p99", "max", "mean")
 BENCH_STATS = ("median", "mean", "min", "stdev", "mad")
 COUNTED_STATS = ("instructions", "est_cycles")
+CALIBRATION_NAME = ":calibration"  # not a benchmark name: the machine's own speed
+CALIBRATION_STATS = ("python_s", "memory_s")
 CAPACITY_NAME = "capacity"
 CAPACITY_STAT = "max_sustainable_rps"
 PAGE_NAME = "page"
@@ -50,6 +55,7 @@ KNOWN_STATS = (
     "error_rate",
     *(stat for stat in BENCH_STATS if stat not in RUN_LATENCY_STATS),
     *COUNTED_STATS,
+    *CALIBRATION_STATS,
     CAPACITY_STAT,
     *PAGE_STATS,
 )
@@ -64,6 +70,7 @@ def flatten(document: dict[str, Any]) -> list[Row]:
         rows = _run_rows(_dict(document.get("summary")))
     elif fmt == "perfeng-bench":
         rows = _bench_rows(document.get("benchmarks"))
+        rows += _calibration_rows(_dict(document.get("calibration")))
     elif fmt == "perfeng-page":
         summary = _dict(document.get("summary"))
         rows = [(PAGE_NAME, stat, summary.get(key)) for stat, key in PAGE_STATS.items()]
@@ -87,6 +94,15 @@ def _run_entry(name: str, entry: dict[str, Any]) -> list[tuple[str, str, Any]]:
     rows = [(name, stat, latency.get(stat)) for stat in RUN_LATENCY_STATS]
     rows.append((name, "throughput", entry.get("throughput_rps")))
     rows.append((name, "error_rate", entry.get("error_rate")))
+    return rows
+
+
+def _calibration_rows(calibration: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    rows: list[tuple[str, str, Any]] = []
+    for stat in CALIBRATION_STATS:
+        values = calibration.get(stat.removesuffix("_s"))
+        if isinstance(values, list) and values and all(_is_number(v) for v in values):
+            rows.append((CALIBRATION_NAME, stat, statistics.median(values)))
     return rows
 
 
