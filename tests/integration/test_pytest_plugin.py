@@ -146,6 +146,27 @@ def test_measured_document_reads_in_compare_and_history(pytester: pytest.Pyteste
     assert added.returncode == 0, added.stderr
 
 
+def test_a_marked_test_a_worker_cannot_import_is_timed_in_process(
+    pytester: pytest.Pytester,
+) -> None:
+    """pytest puts the package's parent (``tests``) on sys.path; a worker, importing the file
+    alone, puts only its folder there, so ``from pkg.helper import ...`` fails in the worker."""
+    package = pytester.mkdir("tests") / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helper.py").write_text("def work():\n    return sum(range(50))\n")
+    (package / "test_in_pkg.py").write_text(
+        "import pytest\nfrom pkg.helper import work\n\n"
+        "@pytest.mark.perfeng_bench\ndef test_work():\n    assert work() == 1225\n"
+    )
+    out = pytester.path / "bench.json"
+    result = pytester.runpytest("--perfeng-bench", *QUICK, "--perfeng-out", str(out))
+    result.assert_outcomes(passed=1)
+    (entry,) = _document(out)["benchmarks"]
+    assert entry["name"] == "tests/pkg/test_in_pkg.py::test_work"
+    assert entry["isolation"] == "in-process" and entry["error"] is None
+
+
 SIZED = """
 import os
 

@@ -12,7 +12,7 @@ loaded) and the standard library's typing; the rest loads when measuring is aske
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -135,7 +135,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitC
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     lines = terminalreporter.config.stash.get(_REPORT, None)
     if lines:
         terminalreporter.write_sep("-", "perfeng benchmarks")

@@ -17,7 +17,8 @@ def finish(run: BenchRun, interrupted: bool) -> tuple[list[str], bool]:
 
     lines = _uncounted(run.uncounted)
     if not run.measured:
-        return [*lines, "no benchmark was measured"], False
+        unwritten = f": {run.settings.out} not written" if run.settings.out else ""
+        return [*lines, f"no benchmark was measured{unwritten}"], False
     document = run.document(interrupted)
     lines = render(document).splitlines() + lines
     worse = False
