@@ -46,11 +46,12 @@ system-deps:
 	@if command -v nginx >/dev/null && command -v wrk >/dev/null && command -v openssl >/dev/null \
 		&& command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 \
 		&& command -v prometheus >/dev/null && command -v promtool >/dev/null \
-		&& command -v jmeter >/dev/null && command -v hey >/dev/null; then \
-		echo "system-deps: nginx, wrk, openssl, chromium, postgresql, prometheus, jmeter and hey already installed"; \
+		&& command -v jmeter >/dev/null && command -v hey >/dev/null \
+		&& command -v valgrind >/dev/null; then \
+		echo "system-deps: nginx, wrk, openssl, chromium, postgresql, prometheus, jmeter, hey and valgrind already installed"; \
 	else \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			nginx-light wrk openssl chromium postgresql prometheus jmeter hey; \
+			nginx-light wrk openssl chromium postgresql prometheus jmeter hey valgrind; \
 	fi
 
 bench: $(BENCH_STAMP) system-deps
