@@ -222,3 +222,33 @@ def test_perfeng_proxy_bad_fault_is_one_line() -> None:
     done = subprocess.run([*argv, "--fault", "latncy=1ms"], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "column 1" in done.stderr
+
+
+def _answer_after_eof(listener: socket.socket) -> None:
+    """Read until the client's FIN, then answer: a service that needs the half-close."""
+    conn, _ = listener.accept()
+    with conn:
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+        time.sleep(0.05)
+        conn.sendall(b"got %d bytes" % len(received))
+
+
+@pytest.mark.parametrize("fault", [None, "latency=50ms/up"])
+def test_a_half_close_reaches_the_service(fault: str | None) -> None:
+    import threading
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        server = threading.Thread(target=_answer_after_eof, args=(listener,), daemon=True)
+        server.start()
+        upstream = ("127.0.0.1", listener.getsockname()[1])
+        with ProxyThread(FaultProxy(upstream)) as running:
+            if fault:
+                running.add("slow", parse_fault(fault))
+            with socket.create_connection(running.address, timeout=5) as sock:
+                sock.sendall(b"x" * 1000)
+                sock.shutdown(socket.SHUT_WR)
+                answer = sock.recv(65536)
+        server.join(5)
+    assert answer == b"got 1000 bytes"

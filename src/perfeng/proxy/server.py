@@ -162,7 +162,10 @@ class _ClientSide(asyncio.Protocol):
         self.link.forward("up", data)
 
     def eof_received(self) -> bool:
-        return False  # close; connection_lost closes the upstream side
+        if self.link is None:
+            return False
+        self.link.client_eof()  # a half-close: the request is whole, the answer may follow
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.link is not None:
@@ -215,6 +218,7 @@ class _Link:
         self.early: list[bytes] = []
         self.queues = {"up": _Queue(), "down": _Queue()}
         self.closing = False
+        self.client_done = False  # the client half-closed: pass the FIN on once sent
         self.close_timer: asyncio.TimerHandle | None = None
         self.loop = asyncio.get_running_loop()
 
@@ -240,6 +244,7 @@ class _Link:
             self.forward("up", data)
         self.early.clear()
         self.client.resume_reading()
+        self._pass_eof()
 
     # -- bytes
     def forward(self, direction: str, data: bytes) -> None:
@@ -296,11 +301,25 @@ class _Link:
                 destination.write(piece)
         if queue.pieces:
             queue.timer = self.loop.call_at(queue.pieces[0][0], self._drain, direction)
+        elif direction == "up":
+            self._pass_eof()
         elif self.closing:
             self._finish_close()
         source = self._source(direction)
         if queue.size <= _HIGH_WATER // 2 and source is not None and not source.is_closing():
             source.resume_reading()
+
+    def client_eof(self) -> None:
+        self.client_done = True
+        self._pass_eof()
+
+    def _pass_eof(self) -> None:
+        """The client's FIN reaches the service after the bytes before it."""
+        upstream = self.upstream
+        if not self.client_done or upstream is None or self.queues["up"].pieces:
+            return
+        if not upstream.is_closing() and upstream.can_write_eof():
+            upstream.write_eof()
 
     def _hold_until(self, close_at: float | None) -> None:
         if close_at is not None and self.close_timer is None:
