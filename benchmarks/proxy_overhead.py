@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from engine_vs_wrk import (
     HOST,
+    HZ,
     OPEN_RATE,
     Bench,
     Children,
@@ -33,6 +34,7 @@ from engine_vs_wrk import (
     Nginx,
     _raise_interrupt,
     pin,
+    proc_ticks,
     run_perfeng,
 )
 
@@ -49,9 +51,22 @@ def start_proxy(b: Bench, upstream_port: int) -> tuple[subprocess.Popen[bytes], 
     return proc, f"http://{line.split()[2]}/"
 
 
-def one(b: Bench, label: str, url: str, pid: int | None, pair: int) -> dict[str, Any]:
+def one(
+    b: Bench, label: str, url: str, pid: int | None, pair: int, proxy_pid: int
+) -> dict[str, Any]:
     load = ["--rate", str(OPEN_RATE), "--duration", f"{b.cfg.duration}s"]
-    return b.measure("proxy", label, pair, lambda: run_perfeng(b, "proxy", url, load, pid))
+
+    def once() -> dict[str, Any]:
+        before = proc_ticks(proxy_pid)
+        row = run_perfeng(b, "proxy", url, load, pid)
+        # the proxy's own CPU is part of the case measured, not another program's
+        share = 100.0 * (proc_ticks(proxy_pid) - before) / HZ / row["wall_s"]
+        row["proxy_cpu_pct"] = round(share, 1)
+        for key in ("foreign_cpu_pct", "foreign_srv_cpu_pct"):
+            row[key] = round(row[key] - share, 1)
+        return row
+
+    return b.measure("proxy", label, pair, once)
 
 
 def main() -> None:
@@ -78,12 +93,13 @@ def main() -> None:
     added_p50, added_p99 = [], []
     try:
         with Nginx(bench) as nginx:
-            _proc, proxied = start_proxy(bench, nginx.port)
+            proc, proxied = start_proxy(bench, nginx.port)
             urls = {"direct": nginx.url, "proxy": proxied}
             for pair in range(args.pairs):
                 order = ["direct", "proxy"] if pair % 2 == 0 else ["proxy", "direct"]
                 rows = {
-                    label: one(bench, label, urls[label], nginx.worker, pair) for label in order
+                    label: one(bench, label, urls[label], nginx.worker, pair, proc.pid)
+                    for label in order
                 }
                 direct, proxy = rows["direct"], rows["proxy"]
                 if direct.get("p50_ms") is None or proxy.get("p50_ms") is None:
@@ -96,7 +112,7 @@ def main() -> None:
                     f"{direct['p99_ms']:.3f} ms; proxy p50 {proxy['p50_ms']:.3f} p99 "
                     f"{proxy['p99_ms']:.3f} ms; rates {direct['rps']:.0f}/{proxy['rps']:.0f}/s, "
                     f"errors {direct['errors']}/{proxy['errors']}, dropped "
-                    f"{direct['dropped']}/{proxy['dropped']}",
+                    f"{direct['dropped']}/{proxy['dropped']}; proxy CPU {proxy['proxy_cpu_pct']}%",
                     flush=True,
                 )
     finally:
