@@ -110,6 +110,13 @@ def time_run(argv: Sequence[str], env: dict[str, str]) -> RunTiming:
 
 TimeRun = Callable[[Sequence[str], dict[str, str]], RunTiming]
 Progress = Callable[[int, int], None]
+Calibrate = Callable[[], dict[str, float]]
+CALIBRATIONS = 12  # at most, spread over the rounds: tiny commands run hundreds of rounds
+
+
+def _calibrates_after(rounds: int) -> bool:
+    """After rounds 1, 2, 3, then every 10th: about a dozen over a long run, most early."""
+    return rounds <= 3 or rounds % 10 == 0
 
 
 @dataclass
@@ -119,6 +126,8 @@ class CommandRun:
     outcomes: list[CommandOutcome]
     probe: CommandOutcome | None
     interrupted: bool = False
+    # seconds per run of each calibration kernel, timed in this process between rounds
+    calibration: list[dict[str, float]] = field(default_factory=list)
 
     def shell_overhead_s(self) -> float | None:
         if self.probe is None or not self.probe.values:
@@ -182,8 +191,10 @@ def run_commands(
     time: TimeRun = time_run,
     progress: Progress | None = None,
     seed: int = 0,
+    calibrate: Calibrate | None = None,
 ) -> CommandRun:
-    """Warm-ups, then rounds of one run per command (and of the shell probe) until enough."""
+    """Warm-ups, then rounds of one run per command (and of the shell probe) until enough;
+    ``calibrate`` times the machine's kernels between some rounds (``bench.calibration``)."""
     outcomes = [CommandOutcome(c) for c in commands]
     probe = CommandOutcome(shell_probe()) if shell else None
     everyone = [*outcomes, *([probe] if probe else [])]
@@ -196,6 +207,8 @@ def run_commands(
         while not runner.enough(outcomes, rounds):
             runner.round(everyone, warmup=False)
             rounds += 1
+            if calibrate and len(run.calibration) < CALIBRATIONS and _calibrates_after(rounds):
+                run.calibration.append(calibrate())
             if progress:
                 progress(rounds, preset.runs or preset.min_runs)
     except KeyboardInterrupt:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from perfeng.bench.calibration import time_kernels
 from perfeng.bench.command import CommandRun, parse_command, run_commands
 from perfeng.bench.discovery import discover
 from perfeng.bench.presets import Preset, choose
@@ -25,7 +26,7 @@ from perfeng.model.bench import bench_entry, build_bench_document
 from perfeng.units import parse_duration_s
 from perfeng.workflows.bench_document import bench_metadata as _metadata
 from perfeng.workflows.bench_document import bench_settings as _settings
-from perfeng.workflows.bench_document import calibration_of
+from perfeng.workflows.bench_document import calibration_of, kernels_of
 from perfeng.workflows.bench_document import callable_entries as _callable_entries
 from perfeng.workflows.bench_document import load_1min as _load_1min
 from perfeng.workflows.bench_document import summary as _summary
@@ -141,7 +142,12 @@ def _measure(
     shell = not args.no_shell
     commands = [parse_command(text, shell=shell) for text in args.cmd]
     run = run_commands(
-        commands, preset, shell=shell, ignore_failure=args.ignore_failure, progress=progress
+        commands,
+        preset,
+        shell=shell,
+        ignore_failure=args.ignore_failure,
+        progress=progress,
+        calibrate=lambda: time_kernels(MonotonicClock().now_ns),
     )
     rounds = max((len(o.values) for o in run.outcomes), default=0)
     return run, run.interrupted, rounds
@@ -215,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
     calibration: dict[str, list[float]] = {}
     if isinstance(measured, CommandRun):
         entries = _command_entries(measured, meta, not args.no_shell)
+        calibration = kernels_of(measured.calibration)
     else:
         base_outcomes = measured[: getattr(args, "base_count", 0)]
         measured, base_entries = _split_base(args, measured, meta)

@@ -119,12 +119,16 @@ def bench_settings(preset: Preset, rounds: int | None) -> dict[str, Any]:
 def calibration_of(outcomes: Sequence[Outcome]) -> dict[str, list[float]]:
     """Every worker's calibration timings, kernel by kernel, for the document's
     ``calibration`` section (empty when no worker timed them)."""
+    return kernels_of([timed for outcome in outcomes for timed in outcome.calibration])
+
+
+def kernels_of(timings: Sequence[Mapping[str, float]]) -> dict[str, list[float]]:
+    """Calibration timings (one dict per worker or round) as lists per kernel; {} if none."""
     from perfeng.bench.calibration import KERNELS
 
     found: dict[str, list[float]] = {name: [] for name in KERNELS}
-    for outcome in outcomes:
-        for timed in outcome.calibration:
-            for name in KERNELS:
-                if name in timed:
-                    found[name].append(float(timed[name]))
+    for timed in timings:
+        for name in KERNELS:
+            if name in timed:
+                found[name].append(float(timed[name]))
     return found if all(found.values()) else {}
