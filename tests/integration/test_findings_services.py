@@ -115,6 +115,8 @@ def test_memory_kept_per_request(service: tuple[str, int, int], tmp_path: Path) 
     assert 0.6 * 1024 <= finding["figures"]["per_request"] <= 1.5 * 1024
 
 
+# the WSGI style's /cpu is diagnosed by test_target_cmd_starts_a_forking_server_and_stops_it
+@pytest.mark.parametrize("service", ["asgi", "threaded"], indirect=True)
 def test_cpu_bound_handler_is_named(service: tuple[str, int, int], tmp_path: Path) -> None:
     _, port, pid = service
     findings = findings_of(tmp_path, port, pid, "/cpu")
@@ -125,6 +127,9 @@ def test_cpu_bound_handler_is_named(service: tuple[str, int, int], tmp_path: Pat
     assert "checksum_orders" in [w["function"] for w in finding["where"][:3]]
 
 
+# one thread-per-request style (the standard library's) and the event loop: gunicorn's
+# threaded worker waits on its lock exactly as the first does
+@pytest.mark.parametrize("service", ["asgi", "threaded"], indirect=True)
 def test_serialised_work_is_found_where_it_waits(
     service: tuple[str, int, int], tmp_path: Path
 ) -> None:
