@@ -136,6 +136,8 @@ def test_measured_document_reads_in_compare_and_history(pytester: pytest.Pyteste
     assert entries["test_measured.py::test_marked_with_fixture"]["isolation"] == "in-process"
     assert document["settings"]["preset"] == "fast" and document["settings"]["runner"] == "pytest"
     assert document["metadata"]["command_line"][0] == "pytest"
+    # the machine's kernels: once per in-process benchmark (5), once per worker process (2)
+    assert {k: len(v) for k, v in document["calibration"].items()} == {"python": 7, "memory": 7}
     assert not document["interrupted"]
 
     compared = perfeng("compare", str(out), str(out), cwd=pytester.path)
@@ -203,6 +205,19 @@ def test_compare_fails_the_run_when_a_benchmark_is_slower(
     slower.stdout.fnmatch_lines(
         ["test_sized.py::test_sort *slower", "*verdict: 1 slower*", "*pytest exits with status 1"]
     )
+
+    # A base whose calibration kernels ran 100x quicker: the machine seems 100x slower during
+    # head's run. Divided by that, 10x the work looks 10x faster; undivided, 10x slower: a
+    # correction larger than the effect asked about that flips the verdict is no verdict.
+    quick = json.loads(base.read_text())
+    quick["calibration"] = {k: [v / 100 for v in vs] for k, vs in quick["calibration"].items()}
+    moved = pytester.path / "moved.json"
+    moved.write_text(json.dumps(quick))
+    inconclusive = pytester.runpytest(
+        "--perfeng-bench", *STEADY, "--perfeng-compare", str(moved), "--perfeng-min-effect", "50%"
+    )
+    assert inconclusive.ret == 6  # as perfeng compare exits
+    inconclusive.stdout.fnmatch_lines(["*inconclusive against*: pytest exits with status 6"])
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ def test_calibrated_like_a_worker_then_every_value_of_the_preset() -> None:
     assert outcome.loops == 2**16
     assert outcome.warmups == [1e-6]  # one warm-up
     assert outcome.values == [1e-6] * 16  # 8 processes x 2 values, here rounds in one process
+    assert [sorted(timed) for timed in outcome.calibration] == [["memory", "python"]]
 
 
 def test_values_measured_before_an_interruption_are_kept() -> None:
@@ -84,6 +85,7 @@ def test_pedantic_rounds_iterations_and_warmups_no_calibration() -> None:
     assert result == 25 and args_seen == [(1, 2)] * 25
     assert outcome.loops == 5
     assert outcome.warmups == [2e-6] * 2 and outcome.values == [2e-6] * 3
+    assert len(outcome.calibration) == 1  # the machine's kernels, once, before the rounds
 
 
 def test_pedantic_setup_gives_each_round_its_arguments_outside_the_timing() -> None:

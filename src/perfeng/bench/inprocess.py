@@ -4,8 +4,10 @@ worker (a closure built inside a pytest test, a test function holding fixtures).
 The same calibration and timing as a worker (``perfeng.bench.worker``): the loop count is
 doubled from 1 until one raw timing reaches the preset's minimum time (pyperf's way), and
 confirmed (``calibrate_confirmed``); then warm-ups, then as many values as ``perfeng bench``
-gets from all its processes (processes x values). Every value is appended to the
-``Outcome`` as soon as it is measured, so a Ctrl-C keeps what was measured.
+gets from all its processes (processes x values). Between the warm-ups and the values, as in
+a worker, the machine's calibration kernels are timed once (``perfeng.bench.calibration``),
+so ``compare`` can tell a slower machine from slower code across two pytest runs. Every value
+is appended to the ``Outcome`` as soon as it is measured, so a Ctrl-C keeps what was measured.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from perfeng.bench.calibration import time_kernels
 from perfeng.bench.presets import Preset
 from perfeng.bench.runner import Outcome
 from perfeng.bench.worker import MAX_LOOPS, NowNs, calibrate, time_loops
@@ -48,6 +51,7 @@ def measure_calibrated(
     outcome.loops = loops
     for _ in range(preset.warmups):
         outcome.warmups.append(time_loops(target, loops, now) / loops / 1e9)
+    outcome.calibration.append(time_kernels(now))
     for _ in range(preset.processes * preset.values):
         outcome.values.append(time_loops(target, loops, now) / loops / 1e9)
 
@@ -83,6 +87,8 @@ def measure_rounds(
     outcome.loops = iterations
     result = None
     for index in range(warmup_rounds + rounds):
+        if index == warmup_rounds:
+            outcome.calibration.append(time_kernels(now))
         round_args, round_kwargs = args, kwargs
         if setup is not None:
             prepared = setup()

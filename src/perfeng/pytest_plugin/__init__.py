@@ -121,18 +121,19 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
-    """Write the document (what was measured, also when interrupted); compare with the base
-    and turn a slower benchmark into pytest's exit status 1 (tests failed)."""
+    """Write the document (what was measured, also when interrupted); compare with the base.
+    When every test passed, a slower benchmark makes pytest's exit status 1 (tests failed)
+    and an inconclusive one 6, as ``perfeng compare`` exits."""
     run = _run_of(session.config)
     if run is None:
         return
     from perfeng.pytest_plugin.report import finish
 
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-    lines, worse = finish(run, interrupted)
+    lines, status = finish(run, interrupted)
     session.config.stash[_REPORT] = lines
-    if worse and exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if status and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = status
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -205,4 +205,5 @@ def _copy(source: Outcome, target: Outcome) -> None:
     target.loops = source.loops
     target.values[:] = source.values
     target.warmups[:] = source.warmups
+    target.calibration[:] = source.calibration
     target.error = source.error

@@ -1,27 +1,31 @@
 """The end of a measuring pytest session: the document, its table, and the comparison with
-``--perfeng-compare`` by ``perfeng compare``'s logic (Mann-Whitney U and the Hodges-Lehmann
-shift, ``perfeng.analysis.result_compare``), with the same defaults (5 %, alpha 0.01)."""
+``--perfeng-compare`` by ``perfeng compare``'s logic (``perfeng.analysis.result_compare``:
+the rank test and Hodges-Lehmann shift for timings, with the machine's shift between the two
+runs taken out by the calibration kernels; counts for ``--perfeng-instructions``), with the
+same defaults (5 % timed, 1 % counted, alpha 0.01) and the same exit codes (1 worse, 6
+inconclusive)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from perfeng.errors import PerfengError
+from perfeng.errors import ExitCode, PerfengError
 from perfeng.pytest_plugin.session import BenchRun
 
 
-def finish(run: BenchRun, interrupted: bool) -> tuple[list[str], bool]:
-    """The summary lines, and whether the run is worse than the base (or could not be
-    written): the caller turns that into a failing exit status."""
+def finish(run: BenchRun, interrupted: bool) -> tuple[list[str], int]:
+    """The summary lines, and the exit status the run deserves by its benchmarks: 0, 1 when
+    one is worse than the base (or the document could not be written), 6 when a verdict is
+    inconclusive. The caller applies it when every test passed."""
     from perfeng.bench.table import render
 
     lines = _uncounted(run.uncounted)
     if not run.measured:
         unwritten = f": {run.settings.out} not written" if run.settings.out else ""
-        return [*lines, f"no benchmark was measured{unwritten}"], False
+        return [*lines, f"no benchmark was measured{unwritten}"], ExitCode.OK
     document = run.document(interrupted)
     lines = render(document).splitlines() + lines
-    worse = False
+    status: int = ExitCode.OK
     if run.settings.out:
         try:
             from perfeng.workflows.output import write_json
@@ -30,12 +34,12 @@ def finish(run: BenchRun, interrupted: bool) -> tuple[list[str], bool]:
             lines.append(f"written: {run.settings.out}")
         except PerfengError as exc:
             lines.append(f"perfeng: {exc}")
-            worse = True
+            status = ExitCode.THRESHOLD_FAILED
     if run.settings.base is not None and not interrupted:
-        compared, slower = _compare(run, document)
+        compared, verdict = _compare(run, document)
         lines += compared
-        worse = worse or slower
-    return lines, worse
+        status = status or verdict
+    return lines, status
 
 
 def _uncounted(names: list[str]) -> list[str]:
@@ -47,7 +51,7 @@ def _uncounted(names: list[str]) -> list[str]:
     ]
 
 
-def _compare(run: BenchRun, head: dict[str, Any]) -> tuple[list[str], bool]:
+def _compare(run: BenchRun, head: dict[str, Any]) -> tuple[list[str], int]:
     from perfeng.analysis.result_compare import compare_benchmarks
     from perfeng.report.comparison import render_text
 
@@ -58,10 +62,16 @@ def _compare(run: BenchRun, head: dict[str, Any]) -> tuple[list[str], bool]:
             settings.base, head, min_effect=settings.min_effect, alpha=settings.alpha
         )
     except (KeyError, TypeError, ValueError) as exc:
-        return [f"perfeng: {settings.base_path} cannot be compared: {exc}"], True
+        return [f"perfeng: {settings.base_path} cannot be compared: {exc}"], 1
     if not comparison.rows and not comparison.failed_in_head:
-        return [f"no benchmark in common with {settings.base_path}: nothing compared"], False
+        return [f"no benchmark in common with {settings.base_path}: nothing compared"], 0
     lines = ["", f"compared with {settings.base_path}:", *render_text(comparison).splitlines()]
+    status = ExitCode.OK
     if comparison.worse:
-        lines.append(f"perfeng: worse than {settings.base_path}: pytest exits with status 1")
-    return lines, comparison.worse
+        status = ExitCode.THRESHOLD_FAILED
+    elif comparison.inconclusive:
+        status = ExitCode.INCONCLUSIVE
+    if status:
+        why = "worse than" if comparison.worse else "inconclusive against"
+        lines.append(f"perfeng: {why} {settings.base_path}: pytest exits with status {status}")
+    return lines, status

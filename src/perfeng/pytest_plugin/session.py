@@ -178,7 +178,7 @@ class BenchRun:
 
     def document(self, interrupted: bool) -> dict[str, Any]:
         from perfeng.model.bench import build_bench_document
-        from perfeng.workflows.bench_document import bench_metadata
+        from perfeng.workflows.bench_document import bench_metadata, calibration_of
         from perfeng.workflows.metadata import masked_argv
 
         meta = bench_metadata(self.start_s, MonotonicClock().wall_s(), self.load_start, [])
@@ -189,6 +189,7 @@ class BenchRun:
             settings={**settings, "runner": "pytest"},
             benchmarks=entries,
             interrupted=interrupted,
+            calibration=calibration_of(self.outcomes),
         )
 
     def _measured(self, meta: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
