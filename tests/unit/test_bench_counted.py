@@ -270,3 +270,26 @@ def test_nan_is_not_a_p_value_in_the_table() -> None:
     assert math.isnan(comparison.rows[0].p_value)
     text = render_text(comparison)
     assert "nan" not in text and "counted benchmark results" in text
+
+
+def test_callables_need_an_x86_64_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(callgrind.platform, "machine", lambda: "aarch64")
+    with pytest.raises(UsageError, match="--cmd instead"):
+        callgrind.check_callables_supported()
+
+
+def test_ctrl_c_keeps_what_was_counted() -> None:
+    calls = 0
+
+    def run(task: dict[str, Any], valgrind: str) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise KeyboardInterrupt
+        raw = {"Ir": 1100}
+        return {"loops": 1, "overhead": {"Ir": 100}, "warmups": [], "values": [raw]}
+
+    outcomes, stopped = count_callables(
+        [_benchmark("a")], processes=3, values=1, warmups=0, valgrind="valgrind", run=run
+    )
+    assert stopped and [v["Ir"] for v in outcomes[0].values] == [1000.0]
