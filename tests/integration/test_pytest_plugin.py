@@ -311,3 +311,13 @@ def test_instructions_refuses_what_applies_to_timing(
     result = pytester.runpytest("--perfeng-bench", "--perfeng-instructions", *flags)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+def test_instructions_without_valgrind_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    monkeypatch.setenv("PATH", str(pytester.path))  # no valgrind on it
+    result = pytester.runpytest("--perfeng-bench", "--perfeng-instructions")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --perfeng-instructions needs Valgrind*"])

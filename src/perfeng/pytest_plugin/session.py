@@ -73,10 +73,21 @@ def _preset(config: pytest.Config, counting: bool) -> Preset:
 
 
 def _valgrind() -> str:
-    from perfeng.bench import callgrind
+    """Valgrind's path; ``UsageError`` naming this plugin's flag when it cannot count here."""
+    import platform
 
-    valgrind = callgrind.find_valgrind()
-    callgrind.check_callables_supported()
+    from perfeng.bench import callgrind
+    from perfeng.errors import UsageError
+
+    try:
+        valgrind = callgrind.find_valgrind()
+    except UsageError as exc:
+        raise UsageError(str(exc).replace("--instructions", "--perfeng-instructions")) from None
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        # callgrind's client requests are issued through x86-64 machine code
+        raise UsageError(
+            f"--perfeng-instructions needs an x86-64 CPU (this is {platform.machine()})"
+        )
     return valgrind
 
 
