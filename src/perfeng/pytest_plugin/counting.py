@@ -17,6 +17,7 @@ import pytest
 
 from perfeng.bench.counted import CountedOutcome, count_callables, valgrind_version
 from perfeng.bench.discovery import Benchmark
+from perfeng.pytest_plugin.fixture import WORKERS
 from perfeng.pytest_plugin.session import BenchRun, Settings, benchmark_of
 from perfeng.workflows.bench_counted import FORMULA, Plan, counted_entry
 
@@ -57,7 +58,7 @@ def counted_entries(counted: Sequence[tuple[Benchmark, CountedOutcome]]) -> list
             kind="callable",
             source=benchmark.source,
             params=benchmark.params,
-            extra={"isolation": "worker processes"},
+            extra={"isolation": WORKERS},
         )
         for benchmark, outcome in counted
     ]

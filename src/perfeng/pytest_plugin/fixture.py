@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from perfeng.pytest_plugin.session import BenchRun
 
 
+# The document's per-benchmark "isolation": where a benchmark's calls ran. (This module loads
+# whenever a test asks for the fixture, measuring or not: it imports nothing heavier.)
+IN_PROCESS = "in-process"
+WORKERS = "worker processes"
 _ASYNC = (
     "perfeng_bench times plain functions and this one returned a coroutine: benchmark a "
     "function that runs it (asyncio.run)"
@@ -77,7 +81,7 @@ class BenchFixture:
         from perfeng.bench.inprocess import measure_calibrated
         from perfeng.clock import MonotonicClock
 
-        outcome = run.start(self._item, "in-process")
+        outcome = run.start(self._item, IN_PROCESS)
         target = partial(fn, *args, **kwargs)
         now = MonotonicClock().now_ns
         _guarded(outcome, lambda: measure_calibrated(target, outcome, run.settings.preset, now))
@@ -106,7 +110,7 @@ class BenchFixture:
         from perfeng.bench.inprocess import measure_rounds
         from perfeng.clock import MonotonicClock
 
-        outcome = run.start(self._item, "in-process")
+        outcome = run.start(self._item, IN_PROCESS)
         return _guarded(
             outcome,
             lambda: measure_rounds(
@@ -159,7 +163,7 @@ def bench_marked(run: BenchRun, item: pytest.Function) -> None:
     from perfeng.bench.inprocess import measure_calibrated
     from perfeng.clock import MonotonicClock
 
-    outcome = run.start(item, "in-process")
+    outcome = run.start(item, IN_PROCESS)
     _guarded(
         outcome,
         lambda: measure_calibrated(target, outcome, run.settings.preset, MonotonicClock().now_ns),
@@ -188,7 +192,7 @@ def _in_workers(run: BenchRun, item: pytest.Function) -> bool:
     measures in-process instead."""
     from perfeng.bench.runner import run_callables
 
-    outcome = run.start(item, "worker processes")
+    outcome = run.start(item, WORKERS)
     [done], interrupted = run_callables([outcome.benchmark], run.settings.preset)
     if interrupted:
         _copy(done, outcome)

@@ -24,8 +24,6 @@ from perfeng.workflows.bench_document import load_1min
 if TYPE_CHECKING:
     from perfeng.bench.counted import CountedOutcome
 
-IN_PROCESS = "in-process"
-WORKERS = "worker processes"
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
 
@@ -156,7 +154,7 @@ def benchmark_of(item: pytest.Item) -> Benchmark:
         file=path,
         function=function,
         index=None,
-        source=f"{item.nodeid.partition('[')[0]}",
+        source=item.nodeid.partition("[")[0],
         params=params,
     )
 
