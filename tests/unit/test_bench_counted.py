@@ -293,3 +293,12 @@ def test_ctrl_c_keeps_what_was_counted() -> None:
         [_benchmark("a")], processes=3, values=1, warmups=0, valgrind="valgrind", run=run
     )
     assert stopped and [v["Ir"] for v in outcomes[0].values] == [1000.0]
+
+
+def test_the_worker_stack_top_is_padded_to_whole_4k_blocks() -> None:
+    for path in ("/a", "/a/much/longer/path/to/the/benchmark/file.py"):
+        argv = ["/usr/bin/python3", "-m", "perfeng.bench.worker", "5", path]
+        env = callgrind.stack_aligned(argv, {"HOME": "/root", callgrind.PAD_VARIABLE: "old"})
+        strings = [*argv, *(f"{k}={v}" for k, v in env.items())]
+        used = sum(len(s.encode()) + 1 for s in strings) + 8 * (len(strings) + 2)
+        assert used % 4096 == 0 and env["HOME"] == "/root"

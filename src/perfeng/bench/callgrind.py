@@ -62,6 +62,22 @@ START_INSTRUMENTATION, STOP_INSTRUMENTATION = _CALLGRIND_BASE + 4, _CALLGRIND_BA
 _SWITCHES = (START_INSTRUMENTATION, STOP_INSTRUMENTATION)
 
 
+PAD_VARIABLE = "PERFENG_STACK_PAD"
+_STACK_BLOCK = 4096  # 64 sets x 64-byte lines: the L1 sets repeat every 4 KiB of address
+
+
+def stack_aligned(argv: Sequence[str], env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` plus a padding variable that makes the strings and pointers at the top of the
+    worker's stack (argv, environment) a whole number of 4 KiB blocks. The stack's cache
+    sets are then the same whatever the paths and environment: without it, moving the
+    stack by a few bytes changed the simulated L1 misses of ``sorted`` of 100 items
+    from 3.3 to 0.3 per call (est_cycles 0.2 %), instructions staying equal."""
+    base = {key: value for key, value in env.items() if key != PAD_VARIABLE}
+    strings = [*argv, *(f"{k}={v}" for k, v in base.items()), f"{PAD_VARIABLE}="]
+    used = sum(len(text.encode()) + 1 for text in strings) + 8 * (len(strings) + 2)
+    return {**base, PAD_VARIABLE: "x" * (-used % _STACK_BLOCK)}
+
+
 def find_valgrind() -> str:
     """The valgrind program; ``UsageError`` (exit 2) naming how to get it otherwise."""
     if not sys.platform.startswith("linux"):

@@ -52,11 +52,15 @@ def spawn_counted(task: dict[str, Any], valgrind: str) -> dict[str, Any]:
     benchmark started processes (their dumps carry other process ids)."""
     with tempfile.TemporaryDirectory(prefix="perfeng-callgrind-") as out_dir:
         prefix = callgrind.valgrind_command(valgrind, out_dir, instrument_at_start=False)
-        answer = spawn_worker({**task, "out_dir": out_dir}, prefix=prefix, env=callgrind.ENV)
+        answer = spawn_worker({**task, "out_dir": out_dir}, prefix=prefix, env_for=_worker_env)
         processes = callgrind.dump_files(out_dir)
     if "error" not in answer and len(processes) > 1:
         return {"error": callgrind.children_refused(len(processes) - 1)}
     return answer
+
+
+def _worker_env(argv: list[str], env: dict[str, str]) -> dict[str, str]:
+    return callgrind.stack_aligned(argv, {**env, **callgrind.ENV})
 
 
 def _accept(outcome: CountedOutcome, answer: dict[str, Any]) -> None:

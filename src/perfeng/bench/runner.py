@@ -47,15 +47,20 @@ def _last_line(text: bytes) -> str:
     return lines[-1] if lines else "no output"
 
 
+EnvFor = Callable[[list[str], dict[str, str]], dict[str, str]]
+
+
 def spawn_worker(
-    task: dict[str, Any], *, prefix: Sequence[str] = (), env: dict[str, str] | None = None
+    task: dict[str, Any], *, prefix: Sequence[str] = (), env_for: EnvFor | None = None
 ) -> dict[str, Any]:
     """Run one fresh worker process; its JSON answer comes over a pipe of its own. On any
     interruption the worker is killed before the exception goes on. ``prefix`` goes before
-    the interpreter (valgrind and its options) and ``env`` is added to the environment."""
+    the interpreter (valgrind and its options); ``env_for(worker argv, environment)`` gives
+    the worker's environment when set."""
     read_fd, write_fd = os.pipe()
     worker = [sys.executable, "-m", "perfeng.bench.worker", str(write_fd), json.dumps(task)]
     command = [*prefix, *worker]
+    env = env_for(worker, dict(os.environ)) if env_for else None
     with tempfile.TemporaryFile() as errors:
         try:
             process = subprocess.Popen(
@@ -64,7 +69,7 @@ def spawn_worker(
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,  # the benchmark's prints would garble the table
                 stderr=errors,
-                env={**os.environ, **env} if env else None,
+                env=env,
             )
         except BaseException:
             os.close(read_fd)
