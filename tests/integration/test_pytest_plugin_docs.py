@@ -22,7 +22,10 @@ TITLE = "## Benchmarks inside your pytest suite"
 # Appended to each measuring pytest command so it stays short (4 values per benchmark).
 QUICK = ["--perfeng-preset", "fast", "--perfeng-min-time", "2ms", "--perfeng-processes", "2"]
 # The comparisons shown are of the same code: a loose minimum effect keeps noise from failing.
-LOOSE = {"pytest": ["--perfeng-min-effect", "100%"], "perfeng": ["--min-effect", "100%"]}
+LOOSE = {"pytest": ["--perfeng-min-effect", "300%"], "perfeng": ["--min-effect", "300%"]}
+# Exit 6, inconclusive, is a verdict too: the machine's speed moved between the two separate
+# runs by more than a correction may be trusted for (a load swing on a shared machine).
+INCONCLUSIVE = 6
 
 
 def _section() -> str:
@@ -59,13 +62,16 @@ def test_the_guide_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     commands = _commands(_blocks("console")[0])
     assert [c[0] for c in commands] == ["pytest", "pytest", "pytest", "perfeng", "perfeng"]
     for program, *args in commands:
-        if "compare" in args[0] or "--perfeng-compare" in args:
+        comparing = "compare" in args[0] or "--perfeng-compare" in args
+        if comparing:
             args += LOOSE[program]
         if program == "pytest":
             result = _pytest([*args, *QUICK] if "--perfeng-bench" in args else args, tmp_path)
         else:
             result = perfeng(*args, cwd=tmp_path, timeout=60)
-        assert result.returncode == 0, (args, result.stdout[-2000:], result.stderr[-2000:])
+        allowed = (0, INCONCLUSIVE) if comparing else (0,)
+        assert result.returncode in allowed, (args, result.stdout[-2000:], result.stderr[-2000:])
+        assert "verdict:" in result.stdout or not comparing
     head = json.loads((tmp_path / "head.json").read_text())
     check_bench_document(head, "head.json")
     assert [(b["name"], b["isolation"]) for b in head["benchmarks"]] == [
