@@ -36,6 +36,19 @@ def test_calibration_doubles_until_min_time() -> None:
     assert calibrate(lambda: slow.work, 0.1, slow.now) == 1
 
 
+def test_one_preempted_timing_does_not_end_calibration() -> None:
+    clock = TickClock(1_000)
+    preempted = {"done": False}
+
+    def work() -> None:
+        clock.work()
+        if clock.calls == 1024 and not preempted["done"]:  # the loops=1024 timing: 0.2 s lost
+            preempted["done"] = True
+            clock.ns += 200_000_000
+
+    assert calibrate(lambda: work, 0.1, clock.now) == 2**17  # as if nothing had happened
+
+
 def test_calibration_stops_at_the_cap() -> None:
     frozen = TickClock(0)  # a clock that never moves
     assert calibrate(lambda: frozen.work, 0.1, frozen.now, max_loops=1024) == 1024
