@@ -5,6 +5,7 @@ the runners with their process boundary replaced (the real thing: test_bench_cou
 from __future__ import annotations
 
 import math
+import platform
 from collections.abc import Sequence
 from typing import Any
 
@@ -253,6 +254,9 @@ def test_valgrind_missing_is_one_line_naming_how_to_get_it(
         callgrind.find_valgrind()
 
 
+@pytest.mark.skipif(
+    platform.machine().lower() not in ("x86_64", "amd64"), reason="x86-64 machine code"
+)
 def test_client_requests_are_harmless_outside_valgrind() -> None:
     requests = callgrind.ClientRequests()
     assert not requests.on_valgrind()
