@@ -39,9 +39,9 @@ def test_errors_during_the_window_and_an_immediate_recovery() -> None:
 
 
 def test_slow_recovery_counts_from_the_window_end() -> None:
-    # latency stays high for 3 s after the fault: 2 * 1.5 + 1 = 4 ms is the band's edge
+    # latency stays high for 3 s after the fault: 2 * 1.5 + 5 = 8 ms is the band's edge
     series = _series(
-        {4: {"p99": 200}, 5: {"p99": 200}, 6: {"p99": 50}, 7: {"p99": 9}, 8: {"p99": 4.1}}
+        {4: {"p99": 200}, 5: {"p99": 200}, 6: {"p99": 50}, 7: {"p99": 9}, 8: {"p99": 8.1}}
     )
     (outcome,) = fault_outcomes(series, [WINDOW])
     assert outcome.p99_ms == 200
@@ -77,10 +77,10 @@ def test_the_next_fault_cuts_the_search() -> None:
 
 
 def test_the_baseline_leaves_out_the_first_second_and_takes_the_median() -> None:
-    series = _series({0: {"p99": 80}, 1: {"p99": 3}, 2: {"p99": 2}, 3: {"p99": 2}, 6: {"p99": 4.5}})
+    series = _series({0: {"p99": 80}, 1: {"p99": 3}, 2: {"p99": 2}, 3: {"p99": 2}, 6: {"p99": 8.5}})
     (outcome,) = fault_outcomes(series, [WINDOW])
     assert outcome.baseline_p99_ms == 2.0
-    assert outcome.recovery_s == 1.0  # 4.5 ms is above 2 * 1.5 + 1
+    assert outcome.recovery_s == 1.0  # 8.5 ms is above 2 * 1.5 + 5
 
 
 def test_no_baseline() -> None:

@@ -6,10 +6,12 @@ Pure: the run's per-second time series (``summary.timeseries``) and the fault wi
 - **baseline**: the seconds that end before the first fault starts (the very first second
   left out when at least three remain: it holds the connection set-up). Its p99 is the median
   of the per-second p99s (robust to one noisy second); its error rate is over all its requests.
-- **band**: a second is back to normal when its p99 <= baseline p99 x 1.5 + 1 ms and its
+- **band**: a second is back to normal when its p99 <= baseline p99 x 1.5 + 5 ms and its
   error rate <= baseline error rate + 1 percentage point. The factor and the floor leave room
-  for ordinary second-to-second noise (a loopback p99 of 0.3 ms doubles on a scheduling hiccup
-  alone); the steady-state hypothesis of chaos engineering asks "back to normal", not "back to
+  for ordinary second-to-second noise: at a few hundred requests a second one second's p99 is
+  nearly its maximum, which one scheduling hiccup, GC pause or late generator moves by
+  several ms (on loopback at 100 req/s, with no fault, per-second p99s of 2 to 9 ms were
+  measured here); the steady-state hypothesis of chaos engineering asks "back to normal", not "back to
   exactly the same" (Basiri et al., "Chaos Engineering", IEEE Software 33(3), 2016;
   https://principlesofchaos.org).
 - **recovered** at the first second, after the window ends, that starts three consecutive
@@ -35,7 +37,7 @@ from perfeng.model.findings import Finding
 from perfeng.units import human_ms
 
 P99_FACTOR = 1.5
-P99_FLOOR_MS = 1.0
+P99_FLOOR_MS = 5.0
 ERROR_RATE_MARGIN = 0.01
 STEADY_SECONDS = 3
 
