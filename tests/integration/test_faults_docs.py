@@ -108,6 +108,8 @@ def check_reset_run(document: dict[str, Any], url: str) -> None:
     assert entry.end_s - entry.start_s == pytest.approx(1.0, abs=0.2)
     assert entry.errors >= 30 and entry.error_rate >= 0.3  # every request in it was reset
     assert entry.lost >= entry.errors
+    marked = [e for e in summary["timeseries"] if e.get("faults")]
+    assert marked and all(e["faults"] == ["reset"] for e in marked)  # the window's seconds
     windows = read_windows(document["faults"]["windows"])
     assert to_builtins(fault_outcomes(summary["timeseries"], windows)) == summary["faults"]
     (verdict,) = summary["thresholds"]

@@ -160,3 +160,11 @@ def test_findings_for_no_and_slow_recovery() -> None:
     quick = fault_outcomes(_series({4: {"errors": 9}}), [WINDOW])
     assert fault_findings({"faults": to_builtins(quick)}) == []
     assert fault_findings({}) == []
+
+
+def test_the_seconds_of_each_window_are_marked() -> None:
+    from perfeng.analysis.faults import faults_by_second
+
+    short = FaultWindow(kind="down", fault="down", start_s=8.3, end_s=8.8)
+    marks = faults_by_second(_series({}), [WINDOW, short])
+    assert marks[3:10] == [[], ["reset@50%"], ["reset@50%"], [], [], ["down"], []]

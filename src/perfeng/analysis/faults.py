@@ -161,6 +161,15 @@ def _outcome(
     )
 
 
+def faults_by_second(
+    timeseries: Sequence[dict[str, Any]], windows: Sequence[FaultWindow]
+) -> list[list[str]]:
+    """For each entry of the time series, the faults (as written) in force during it, by the
+    same rule as the windows' own counts."""
+    seconds = seconds_of(timeseries)
+    return [[w.fault for w in windows if _inside(second, w)] for second in seconds]
+
+
 def _inside(second: Second, window: FaultWindow) -> bool:
     """The second belongs to the window when they overlap by half the shorter of the two (the
     middle of the second in the window, for windows of a second or more)."""

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from perfeng.analysis.faults import fault_outcomes
+from perfeng.analysis.faults import fault_outcomes, faults_by_second
 from perfeng.errors import UsageError
 from perfeng.model.faults import FaultWindow, to_builtins
 from perfeng.proxy.embedded import ProxyThread
@@ -64,6 +64,10 @@ class Injector:
         }
         summary = document["summary"]
         summary["faults"] = to_builtins(fault_outcomes(summary["timeseries"], windows))
+        marks = faults_by_second(summary["timeseries"], windows)
+        for entry, faults in zip(summary["timeseries"], marks, strict=True):
+            if faults:
+                entry["faults"] = faults  # the seconds of a fault window, marked
 
 
 def windows_of(events: Sequence[FaultEvent], start_s: float, end_s: float) -> list[FaultWindow]:
