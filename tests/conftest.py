@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    # Started in the background of a non-interactive shell (`make test &`), which ignores
+    # SIGINT; every perfeng the tests start would inherit that, and the tests of Ctrl-C
+    # need it delivered. A Python handler is reset to the default in the children.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def require_program(name: str) -> str:

@@ -155,8 +155,12 @@ def test_a_dask_worker_killed_mid_run_is_reported(
 ) -> None:
     address, processes = cluster
     out = tmp_path / "run.json"
+    before = fast.requests
     run = _load_on(address, f"{fast.url}/", "200", "8s", out)
-    time.sleep(6)  # the common start is 2 s after submitting; a checkpoint every 2 s
+    deadline = time.monotonic() + 60
+    while fast.requests == before and time.monotonic() < deadline:  # the shards have started
+        time.sleep(0.05)
+    time.sleep(3.5)  # each shard checkpoints every 2 s of its run: one is home by now
     processes[2].kill()
     _, err = run.communicate(timeout=120)
     assert run.returncode == 5, err
