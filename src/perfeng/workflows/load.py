@@ -209,9 +209,9 @@ def run_load(
     from perfeng.workflows.metadata import collect
 
     faults = FaultRun.start(scenario, settings.faults, settings.seed)
-    engine = Engine(faults.scenario, MonotonicClock(), options)
-    collect(0.0, 0.0, list(settings.argv))  # reads git once now, not in the middle of the load
     try:
+        engine = Engine(faults.scenario, MonotonicClock(), options)
+        collect(0.0, 0.0, list(settings.argv))  # reads git once now, not amid the load
         faults.arm()
         measurements = _run_loop(engine)
     finally:
