@@ -168,3 +168,16 @@ def test_the_seconds_of_each_window_are_marked() -> None:
     short = FaultWindow(kind="down", fault="down", start_s=8.3, end_s=8.8)
     marks = faults_by_second(_series({}), [WINDOW, short])
     assert marks[3:10] == [[], ["reset@50%"], ["reset@50%"], [], [], ["down"], []]
+
+
+def test_no_verdict_without_room_to_recover() -> None:
+    from perfeng.analysis.faults import fault_findings
+
+    series = _series({at: {"errors": 100} for at in range(4, 8)}, length=8)
+    (outcome,) = fault_outcomes(series, [WINDOW])
+    assert outcome.after_s == 2.0 and outcome.recovery_s is None
+    (finding,) = fault_findings({"faults": to_builtins([outcome])})
+    assert finding.severity == "info"
+    assert finding.title.startswith(
+        "Recovery not judged after the reset fault at 4 s: only 2 s of load followed it"
+    )

@@ -11,8 +11,8 @@ Pure: the run's per-second time series (``summary.timeseries``) and the fault wi
   for ordinary second-to-second noise: at a few hundred requests a second one second's p99 is
   nearly its maximum, which one scheduling hiccup, GC pause or late generator moves by
   several ms (on loopback at 100 req/s, with no fault, per-second p99s of 2 to 9 ms were
-  measured here); the steady-state hypothesis of chaos engineering asks "back to normal", not "back to
-  exactly the same" (Basiri et al., "Chaos Engineering", IEEE Software 33(3), 2016;
+  measured here); the steady-state hypothesis of chaos engineering asks "back to normal",
+  not "back to exactly the same" (Basiri et al., "Chaos Engineering", IEEE Software 33(3), 2016;
   https://principlesofchaos.org).
 - **recovered** at the first second, after the window ends, that starts three consecutive
   seconds inside the band (one good second while the service flaps is not a recovery, the
@@ -157,6 +157,7 @@ def _outcome(
         lost=sum(s.failures for s in lost_seconds),
         baseline_p99_ms=None if band is None else band.p99_ms,
         baseline_error_rate=None if band is None else round(band.error_rate, 6),
+        after_s=round(sum(s.duration_s for s in after), 3),
         note=note,
     )
 
@@ -255,11 +256,20 @@ def _figures(outcome: FaultOutcome) -> dict[str, float | int | str | None]:
 
 
 def _no_recovery(outcome: FaultOutcome) -> Finding:
+    # Judged only with room to recover: a quick look after the fault is not a verdict.
+    judged = outcome.after_s >= 2 * STEADY_SECONDS and outcome.baseline_p99_ms is not None
+    title = f"No recovery after the {outcome.kind} fault at {outcome.start_s:g} s"
+    if outcome.baseline_p99_ms is None:
+        title = f"Recovery not judged after the {outcome.kind} fault at {outcome.start_s:g} s"
+    elif not judged:
+        title = (
+            f"Recovery not judged after the {outcome.kind} fault at {outcome.start_s:g} s: "
+            f"only {outcome.after_s:g} s of load followed it"
+        )
     return Finding(
         id="no_recovery",
-        title=f"No recovery after the {outcome.kind} fault at {outcome.start_s:g} s "
-        f"({outcome.note})",
-        severity="critical",
+        title=f"{title} ({outcome.note})",
+        severity="critical" if judged else "info",
         impact=round(max(outcome.error_rate, 0.01) * 10, 4),
         evidence=_evidence(outcome),
         figures=_figures(outcome),

@@ -41,6 +41,7 @@ class FaultOutcome(msgspec.Struct, frozen=True, kw_only=True):
     lost: int  # errors + dropped from start_s until recovery (or the run's end)
     baseline_p99_ms: float | None
     baseline_error_rate: float | None
+    after_s: float = 0.0  # seconds of load after end_s the recovery could be looked for in
     note: str = ""
 
 
