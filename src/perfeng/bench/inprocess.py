@@ -2,8 +2,9 @@
 worker (a closure built inside a pytest test, a test function holding fixtures).
 
 The same calibration and timing as a worker (``perfeng.bench.worker``): the loop count is
-doubled from 1 until one raw timing reaches the preset's minimum time (pyperf's way), and
-confirmed (``calibrate_confirmed``); then warm-ups, then as many values as ``perfeng bench``
+doubled from 1 until two raw timings in a row reach the preset's minimum time (pyperf's way,
+confirmed: a test process shares the CPU, and one timing stretched by preemption would end
+the doubling early); then warm-ups, then as many values as ``perfeng bench``
 gets from all its processes (processes x values). Between the warm-ups and the values, as in
 a worker, the machine's calibration kernels are timed once (``perfeng.bench.calibration``),
 so ``compare`` can tell a slower machine from slower code across two pytest runs. Every value
@@ -20,34 +21,14 @@ from typing import Any
 from perfeng.bench.calibration import time_kernels
 from perfeng.bench.presets import Preset
 from perfeng.bench.runner import Outcome
-from perfeng.bench.worker import MAX_LOOPS, NowNs, calibrate, time_loops
-
-CONFIRMATIONS = 2
-
-
-def calibrate_confirmed(target: Callable[[], Any], min_time_s: float, now: NowNs) -> int:
-    """The worker's calibration, then the loop count found is timed ``CONFIRMATIONS`` more
-    times and doubled again while the quickest of them falls short of ``min_time_s``. A test
-    process shares the CPU with whatever else runs: one raw timing stretched by preemption
-    (a 0.3 ms window that waited 20 ms for the CPU, seen on a 2-core machine at load 8) would
-    otherwise end the doubling early, and every value after it would be too short to
-    average the scheduler's time slices out."""
-    loops = calibrate(lambda: target, min_time_s, now)
-    min_ns = min_time_s * 1e9
-    while loops < MAX_LOOPS and _quickest(target, loops, now) < min_ns:
-        loops *= 2
-    return loops
-
-
-def _quickest(target: Callable[[], Any], loops: int, now: NowNs) -> int:
-    return min(time_loops(target, loops, now) for _ in range(CONFIRMATIONS))
+from perfeng.bench.worker import NowNs, calibrate, time_loops
 
 
 def measure_calibrated(
     target: Callable[[], Any], outcome: Outcome, preset: Preset, now: NowNs
 ) -> None:
     """Calibrate the loop count for ``target``, then take the warm-ups and the values."""
-    loops = calibrate_confirmed(target, preset.min_time_s, now)
+    loops = calibrate(lambda: target, preset.min_time_s, now)
     outcome.loops = loops
     for _ in range(preset.warmups):
         outcome.warmups.append(time_loops(target, loops, now) / loops / 1e9)

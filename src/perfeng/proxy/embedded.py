@@ -13,7 +13,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TypeVar
 
-from perfeng.proxy.server import FaultProxy, new_loop
+from perfeng.eventloop import new_loop
+from perfeng.proxy.server import FaultProxy
 from perfeng.proxy.spec import FaultSpec
 
 T = TypeVar("T")

@@ -383,16 +383,6 @@ class _Link:
             self.close_timer.cancel()
 
 
-def new_loop() -> asyncio.AbstractEventLoop:
-    """A uvloop loop when uvloop is installed (as the engine uses), else asyncio's."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
-
-
 def describe(proxy: FaultProxy) -> dict[str, Any]:
     return {
         "listen": join_address(proxy.address),

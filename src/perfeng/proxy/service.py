@@ -7,8 +7,9 @@ import signal
 from collections.abc import Callable, Sequence
 
 from perfeng.errors import UsageError
+from perfeng.eventloop import new_loop
 from perfeng.proxy.control import ControlServer
-from perfeng.proxy.server import FaultProxy, new_loop
+from perfeng.proxy.server import FaultProxy
 from perfeng.proxy.spec import FaultSpec
 
 

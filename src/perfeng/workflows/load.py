@@ -6,7 +6,6 @@ findings. The CLI, ``capacity find``, ``assess`` and the demo all run their load
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import signal
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 
 from perfeng.analysis.diagnose import Context, context_of, diagnose
 from perfeng.errors import UsageError
+from perfeng.eventloop import new_loop
 from perfeng.model.watch import Profile, Resources, to_builtins
 from perfeng.workflows.patterns import AbortClock, note_breakpoint
 
@@ -292,7 +292,7 @@ def _write(path: str, document: dict[str, Any]) -> None:
 def _run_loop(engine: Any) -> Any:
     import threading
 
-    loop = _new_loop()
+    loop = new_loop()
     try:
         # signals reach the main thread only; a run on a cluster worker's thread is stopped
         # through settings.stop_requested instead
@@ -303,15 +303,6 @@ def _run_loop(engine: Any) -> Any:
         return loop.run_until_complete(engine.run())
     finally:
         loop.close()
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
 
 
 def _abort_check(thresholds: Sequence[Any]) -> Any:

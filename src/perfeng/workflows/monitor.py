@@ -87,13 +87,13 @@ class Monitor:
     # ---------------------------------------------------------------- the run
 
     def run(self) -> MonitorReport:
-        from perfeng.workflows.load import _new_loop
+        from perfeng.eventloop import new_loop
 
         if self.config.listen is not None:
             host, port = self.exporter.serve(*self.config.listen)
             self.report.metrics_address = f"http://{host}:{port}/metrics"
             self.on_line(f"perfeng monitor: metrics on {self.report.metrics_address}")
-        loop = _new_loop()
+        loop = new_loop()
         try:
             for signum, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
                 loop.add_signal_handler(signum, self.stop, name)
