@@ -33,8 +33,11 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit -q
 
+# Two phases: the tests that mostly wait run on two processes; the diagnoses that judge the
+# machine's load run alone afterwards (tests/conftest.py, ALONE).
 test: lint typecheck
-	$(BIN)/pytest -q --durations=25
+	$(BIN)/pytest -q -n 2 -m "not alone" --durations=15
+	$(BIN)/pytest -q -m alone --durations=10
 
 # Debian programs the integration tests and benchmarks start: nginx and wrk (anchors), openssl
 # (TLS certificates), chromium (the HTML report is checked in a real headless browser),

@@ -26,3 +26,21 @@ def require_program(name: str) -> str:
             pytest.fail(f"{name} is required when CI=true; run `make system-deps`")
         pytest.skip(f"{name} is not installed (run `make system-deps`)")
     return path
+
+
+# Modules whose tests diagnose a target or search its capacity: what they assert depends on
+# the machine being otherwise quiet, so `make test` runs them alone after the rest, which runs
+# on two processes (pytest-xdist). Everything else must hold on a busy machine anyway.
+ALONE = {
+    "test_assess_cli",
+    "test_demo_service",
+    "test_diagnose_docs",
+    "test_findings_demo",
+    "test_findings_services",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in ALONE:
+            item.add_marker(pytest.mark.alone)
