@@ -95,6 +95,18 @@ def chromium_path() -> str:
     return found
 
 
+SOCKET_TMPDIR_MAX = 60  # + "/.org.chromium.Chromium.XXXXXX/SingletonSocket" <= 107 bytes
+
+
+def _browser_env() -> dict[str, str] | None:
+    """Chromium makes its singleton socket under TMPDIR, and a Unix socket's path holds at
+    most 107 bytes: under a deep TMPDIR (a test's folder, macOS's /var/folders/...) Chromium
+    exits at start. It gets /tmp then; the profile stays where TMPDIR says."""
+    if len(tempfile.gettempdir()) <= SOCKET_TMPDIR_MAX or not os.path.isdir("/tmp"):
+        return None
+    return {**os.environ, "TMPDIR": "/tmp"}
+
+
 class Browser:
     """One headless Chromium with a profile of its own, driven over the pipe."""
 
@@ -116,6 +128,7 @@ class Browser:
             self.process = subprocess.Popen(
                 [executable, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
                 preexec_fn=descriptors,
+                env=_browser_env(),
                 close_fds=False,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
