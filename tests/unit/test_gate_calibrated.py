@@ -55,3 +55,8 @@ def test_without_calibration_the_budget_is_plain() -> None:
     assert shift_between(head, baseline) is None
     (verdict,) = evaluate_calibrated(budget, "bench", head, baseline, None, "warn")
     assert verdict.passed is False and verdict.note == ""
+
+
+def test_a_failure_no_larger_than_the_machine_move_is_inconclusive() -> None:
+    verdict = _judge(1.2e-3, 1.1)  # +9 % after the correction, the machine moved +10 %
+    assert verdict.inconclusive and verdict.passed is None  # type: ignore[attr-defined]

@@ -8,7 +8,8 @@ calibration kernels every worker times beside the benchmarks (``perfeng.bench.ca
 - Head's timings divided by that ratio are head's timings on base's machine.
 - Whether to trust the division: when the machine moved by more than the effect the
   comparison asks about, a verdict stands only if it is the same whether or not head is
-  divided; otherwise it is ``inconclusive`` and says by how much the machine moved. A
+  divided, and a change (slower or faster) only if it is also larger than the machine's own
+  move; otherwise it is ``inconclusive`` and says by how much the machine moved. A
   whole-machine shift is seldom uniform across workloads (the kernels bracket pure
   interpreter work and memory traffic), so a large correction is an estimate, not a fact.
 """
@@ -63,3 +64,10 @@ def machine_shift(base: Mapping[str, float], head: Mapping[str, float]) -> Machi
 def trusted(shift: MachineShift, effect: float) -> bool:
     """A correction no larger than the effect asked about is applied without question."""
     return abs(shift.change) <= effect
+
+
+def beyond(change: float, shift: MachineShift) -> bool:
+    """Whether a corrected change is larger than the machine's own move. The correction is an
+    estimate whose error can be as large as itself (a loaded runner slowed a 1-us benchmark
+    by 20 % while the kernels moved 10 %), so a smaller change is not told from that error."""
+    return abs(change) > abs(shift.change)

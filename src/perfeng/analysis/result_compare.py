@@ -227,7 +227,7 @@ def _timed_row(
     alpha: float,
 ) -> Row:
     """A timed benchmark; across separate runs, head is put on base's machine first."""
-    from perfeng.analysis.calibration import trusted
+    from perfeng.analysis.calibration import beyond, trusted
 
     if machine is None:
         return _rank_row(name, "time", "s", a, b, min_effect, alpha)
@@ -236,7 +236,10 @@ def _timed_row(
     if trusted(machine, min_effect):
         return scaled
     raw = _rank_row(name, "time", "s", a, b, min_effect, alpha)
-    return scaled if raw.verdict == scaled.verdict else replace(scaled, verdict="inconclusive")
+    agreed = raw.verdict == scaled.verdict
+    if agreed and (scaled.verdict == "no change" or beyond(scaled.shift, machine)):
+        return scaled
+    return replace(scaled, verdict="inconclusive")
 
 
 def _only_in(

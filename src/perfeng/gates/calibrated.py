@@ -5,7 +5,8 @@ shared runner the whole machine may have been slower during one of them. Both do
 the medians of the same fixed calibration kernels (store rows ``:calibration``), so the rule
 of ``perfeng compare`` applies (``perfeng.analysis.calibration``): head's times are divided by
 the machine's ratio; when the machine moved by more than the budget allows and the verdict
-changes with that division, the verdict is inconclusive, which fails the gate or only warns as
+changes with that division (or a failure is no larger than the machine's own move), the
+verdict is inconclusive, which fails the gate or only warns as
 ``[budgets] inconclusive`` says.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
-from perfeng.analysis.calibration import MachineShift, machine_shift, trusted
+from perfeng.analysis.calibration import MachineShift, beyond, machine_shift, trusted
 from perfeng.gates.budgets import Budget, BudgetVerdict, Kind, Metrics, evaluate_budget
 
 Policy = Literal["fail", "warn"]
@@ -54,7 +55,7 @@ def evaluate_calibrated(
     moved = shift.describe("this run than during the baseline's")
     verdicts = []
     for before, after in zip(raw, scaled, strict=True):
-        if trusted(shift, abs(budget.relative)) or before.passed == after.passed:
+        if trusted(shift, abs(budget.relative)) or _stands(before, after, shift):
             verdicts.append(replace(after, note=_joined(after.note, f"{moved}: corrected")))
         else:
             verdicts.append(
@@ -66,6 +67,15 @@ def evaluate_calibrated(
                 )
             )
     return verdicts
+
+
+def _stands(before: BudgetVerdict, after: BudgetVerdict, shift: MachineShift) -> bool:
+    """Both readings agree, and a failure is larger than the machine's own move."""
+    if before.passed != after.passed:
+        return False
+    if after.passed or after.observed is None or not after.baseline:
+        return True
+    return beyond(after.observed / after.baseline - 1, shift)
 
 
 def _joined(first: str, second: str) -> str:
